@@ -1,0 +1,283 @@
+//! What a stage measures: counts, per-key order, and latency histograms.
+//! The `Recorder` is shared by producers, the bus's delivery path and its
+//! acknowledgement callbacks; its state is sharded by key so 256 workers
+//! delivering at once rarely meet on a lock.
+
+mod latency;
+mod order;
+
+pub use latency::{new_hist, record, summarize, Hist, Summary};
+pub use order::{Arrival, KeyOrder};
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use parking_lot::Mutex;
+
+use crate::message::{now_ns, Header};
+
+const SHARDS: usize = 8;
+
+struct Shard {
+    e2e: Hist,
+    publish: Hist,
+    slip: Hist,
+    keys: Vec<KeyOrder>,
+    received: u64,
+    duplicated: u64,
+    reordered: u64,
+    /// Arrival time of the first and last counted message.
+    first_rx_ns: u64,
+    last_rx_ns: u64,
+}
+
+/// Everything one stage records. Built before the stage's baseline is read,
+/// so its fixed allocations are part of the baseline, not of a leak.
+pub struct Recorder {
+    run: u64,
+    stage: u16,
+    keys: u32,
+    shards: Vec<Mutex<Shard>>,
+    sent: AtomicU64,
+    acked: AtomicU64,
+    errors: AtomicU64,
+    foreign: AtomicU64,
+    received: AtomicU64,
+    bytes_sent: AtomicU64,
+    bytes_received: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+/// The counts of a finished stage.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counts {
+    pub sent: u64,
+    pub acked: u64,
+    pub received: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub reordered: u64,
+    pub errors: u64,
+    pub foreign: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub first_error: Option<String>,
+}
+
+/// A stage's merged histograms.
+pub struct Latencies {
+    pub e2e: Hist,
+    pub publish: Hist,
+    pub slip: Hist,
+    pub first_rx_ns: u64,
+    pub last_rx_ns: u64,
+}
+
+impl Recorder {
+    pub fn new(run: u64, stage: u16, topics: u32, keys: u32) -> Recorder {
+        let pairs = topics as usize * keys as usize;
+        let shards = (0..SHARDS)
+            .map(|i| {
+                Mutex::new(Shard {
+                    e2e: new_hist(),
+                    publish: new_hist(),
+                    slip: new_hist(),
+                    keys: vec![KeyOrder::default(); pairs.saturating_sub(i).div_ceil(SHARDS)],
+                    received: 0,
+                    duplicated: 0,
+                    reordered: 0,
+                    first_rx_ns: u64::MAX,
+                    last_rx_ns: 0,
+                })
+            })
+            .collect();
+        Recorder {
+            run,
+            stage,
+            keys,
+            shards,
+            sent: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            foreign: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            bytes_sent: AtomicU64::new(0),
+            bytes_received: AtomicU64::new(0),
+            first_error: Mutex::new(None),
+        }
+    }
+
+    pub fn run(&self) -> u64 {
+        self.run
+    }
+
+    pub fn stage(&self) -> u16 {
+        self.stage
+    }
+
+    fn slot(&self, topic: u16, key: u32) -> (usize, usize) {
+        let pair = topic as usize * self.keys as usize + key as usize;
+        (pair % SHARDS, pair / SHARDS)
+    }
+
+    /// A producer handed a message to the bus. `slip_ns` is how late it was
+    /// against its intended send time (zero when publishing flat out).
+    pub fn sent(&self, header: &Header, bytes: usize, slip_ns: u64) {
+        self.sent.fetch_add(1, Relaxed);
+        self.bytes_sent.fetch_add(bytes as u64, Relaxed);
+        if header.warmup {
+            return;
+        }
+        let (shard, _) = self.slot(header.topic, header.key);
+        record(&mut self.shards[shard].lock().slip, slip_ns);
+    }
+
+    /// The bus acknowledged a message (delivery report, publish ack).
+    pub fn acked(&self, header: &Header) {
+        self.acked.fetch_add(1, Relaxed);
+        if header.warmup {
+            return;
+        }
+        let latency = now_ns().saturating_sub(header.sent_ns);
+        let (shard, _) = self.slot(header.topic, header.key);
+        record(&mut self.shards[shard].lock().publish, latency);
+    }
+
+    /// A send or an acknowledgement failed; the first reason is kept.
+    pub fn failed(&self, reason: &str) {
+        self.errors.fetch_add(1, Relaxed);
+        let mut first = self.first_error.lock();
+        if first.is_none() {
+            *first = Some(reason.to_string());
+        }
+    }
+
+    /// A message arrived at a subscriber. Bytes that are not this stage's
+    /// messages are counted as foreign and otherwise ignored.
+    pub fn delivered(&self, payload: &[u8]) {
+        let now = now_ns();
+        let header = match Header::read(payload) {
+            Some(h) if h.run == self.run && h.stage == self.stage && h.key < self.keys => h,
+            _ => {
+                self.foreign.fetch_add(1, Relaxed);
+                return;
+            }
+        };
+        self.bytes_received.fetch_add(payload.len() as u64, Relaxed);
+        let (shard, index) = self.slot(header.topic, header.key);
+        let mut shard = self.shards[shard].lock();
+        let Some(key) = shard.keys.get_mut(index) else {
+            drop(shard);
+            self.foreign.fetch_add(1, Relaxed);
+            return;
+        };
+        match key.arrive(header.seq) {
+            Arrival::Duplicate => {
+                shard.duplicated += 1;
+                return;
+            }
+            Arrival::Late => shard.reordered += 1,
+            Arrival::InOrder => {}
+        }
+        shard.received += 1;
+        if !header.warmup {
+            record(&mut shard.e2e, now.saturating_sub(header.sent_ns));
+            shard.first_rx_ns = shard.first_rx_ns.min(now);
+            shard.last_rx_ns = shard.last_rx_ns.max(now);
+        }
+        drop(shard);
+        self.received.fetch_add(1, Relaxed);
+    }
+
+    /// Distinct messages received so far (duplicates not included).
+    pub fn received_so_far(&self) -> u64 {
+        self.received.load(Relaxed)
+    }
+
+    pub fn sent_so_far(&self) -> u64 {
+        self.sent.load(Relaxed)
+    }
+
+    pub fn acked_so_far(&self) -> u64 {
+        self.acked.load(Relaxed)
+    }
+
+    pub fn errors_so_far(&self) -> u64 {
+        self.errors.load(Relaxed)
+    }
+
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts {
+            sent: self.sent.load(Relaxed),
+            acked: self.acked.load(Relaxed),
+            errors: self.errors.load(Relaxed),
+            foreign: self.foreign.load(Relaxed),
+            bytes_sent: self.bytes_sent.load(Relaxed),
+            bytes_received: self.bytes_received.load(Relaxed),
+            first_error: self.first_error.lock().clone(),
+            ..Counts::default()
+        };
+        for shard in &self.shards {
+            let s = shard.lock();
+            c.received += s.received;
+            c.duplicated += s.duplicated;
+            c.reordered += s.reordered;
+        }
+        c.lost = c.sent.saturating_sub(c.received);
+        c
+    }
+
+    pub fn latencies(&self) -> Latencies {
+        let mut out = Latencies {
+            e2e: new_hist(),
+            publish: new_hist(),
+            slip: new_hist(),
+            first_rx_ns: u64::MAX,
+            last_rx_ns: 0,
+        };
+        for shard in &self.shards {
+            let s = shard.lock();
+            // same bounds everywhere, so adding cannot fail
+            let _ = out.e2e.add(&s.e2e);
+            let _ = out.publish.add(&s.publish);
+            let _ = out.slip.add(&s.slip);
+            out.first_rx_ns = out.first_rx_ns.min(s.first_rx_ns);
+            out.last_rx_ns = out.last_rx_ns.max(s.last_rx_ns);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(key: u32, seq: u64) -> Vec<u8> {
+        let h = Header { warmup: false, run: 1, stage: 0, topic: 0, key, seq, sent_ns: now_ns() };
+        let mut buf = vec![0; 64];
+        h.write(&mut buf);
+        buf
+    }
+
+    #[test]
+    fn counts_loss_duplicates_and_reordering_per_key() {
+        let r = Recorder::new(1, 0, 1, 4);
+        for (key, seq) in [(0, 0), (0, 1), (1, 0), (1, 2), (1, 1), (1, 1), (2, 0)] {
+            let m = message(key, seq);
+            r.sent(&Header::read(&m).unwrap(), m.len(), 0);
+            r.delivered(&m);
+        }
+        r.delivered(b"some other program's message");
+        let c = r.counts();
+        assert_eq!((c.sent, c.received, c.duplicated, c.reordered), (7, 6, 1, 1));
+        assert_eq!((c.lost, c.foreign), (1, 1));
+        assert_eq!(r.latencies().e2e.len(), 6);
+    }
+
+    #[test]
+    fn messages_of_another_stage_are_foreign() {
+        let r = Recorder::new(1, 3, 1, 4);
+        r.delivered(&message(0, 0));
+        assert_eq!(r.counts().foreign, 1);
+        assert_eq!(r.counts().received, 0);
+    }
+}

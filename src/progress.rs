@@ -1,0 +1,129 @@
+//! What a person watching sees on stderr: progress bars on a terminal, one
+//! plain line per stage transition anywhere else, so CI logs stay readable.
+//! Results never go here; they go to files and stdout.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use parking_lot::Mutex;
+
+use crate::probe::Phase;
+use crate::stage::Outcome;
+
+pub trait Progress: Send + Sync {
+    fn stage_started(&self, stage: &str, bus: &str, messages: u64);
+    fn phase(&self, stage: &str, bus: &str, phase: Phase);
+    fn stage_finished(&self, outcome: &Outcome);
+
+    /// Whether `ticker` is worth a task that calls it while publishing.
+    fn wants_ticks(&self) -> bool {
+        false
+    }
+
+    /// A callback taking (sent, received) counts.
+    fn ticker(&self) -> Box<dyn Fn(u64, u64) + Send> {
+        Box::new(|_, _| {})
+    }
+}
+
+pub fn choose(quiet: bool) -> Box<dyn Progress> {
+    if quiet {
+        Box::new(Quiet)
+    } else if std::io::stderr().is_terminal() {
+        Box::new(Bars { bar: Mutex::new(None) })
+    } else {
+        Box::new(Lines)
+    }
+}
+
+struct Quiet;
+
+impl Progress for Quiet {
+    fn stage_started(&self, _: &str, _: &str, _: u64) {}
+    fn phase(&self, _: &str, _: &str, _: Phase) {}
+    fn stage_finished(&self, _: &Outcome) {}
+}
+
+/// The line every mode prints when a stage ends.
+fn finished_line(o: &Outcome) -> String {
+    let c = &o.counts;
+    let mut line = format!(
+        "stage {} on {}: {} in {:.2}s, sent {} received {} lost {}, e2e p99 {:.0}us, {}",
+        o.stage,
+        o.bus,
+        o.status.name(),
+        o.duration_s,
+        c.sent,
+        c.received,
+        c.lost,
+        o.e2e.p99_us,
+        o.verdict().name()
+    );
+    if !o.reason.is_empty() {
+        line.push_str(&format!(" ({})", o.reason));
+    }
+    line
+}
+
+struct Lines;
+
+impl Progress for Lines {
+    fn stage_started(&self, stage: &str, bus: &str, messages: u64) {
+        eprintln!("stage {stage} on {bus}: starting, {messages} messages");
+    }
+
+    fn phase(&self, stage: &str, bus: &str, phase: Phase) {
+        if phase != Phase::Record {
+            eprintln!("stage {stage} on {bus}: {}", phase.name());
+        }
+    }
+
+    fn stage_finished(&self, o: &Outcome) {
+        eprintln!("{}", finished_line(o));
+    }
+}
+
+struct Bars {
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Progress for Bars {
+    fn stage_started(&self, stage: &str, bus: &str, messages: u64) {
+        let bar = ProgressBar::with_draw_target(Some(messages), ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template(
+            "{prefix:>16} [{bar:30.cyan/blue}] {pos:>9}/{len:9} {per_sec:>12} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(format!("{stage} ({bus})"));
+        *self.bar.lock() = Some(bar);
+    }
+
+    fn phase(&self, _: &str, _: &str, phase: Phase) {
+        if let Some(bar) = &*self.bar.lock() {
+            bar.set_message(phase.name());
+        }
+    }
+
+    fn stage_finished(&self, o: &Outcome) {
+        if let Some(bar) = self.bar.lock().take() {
+            bar.set_position(o.counts.received);
+            bar.finish_and_clear();
+        }
+        eprintln!("{}", finished_line(o));
+    }
+
+    fn wants_ticks(&self) -> bool {
+        true
+    }
+
+    fn ticker(&self) -> Box<dyn Fn(u64, u64) + Send> {
+        let bar = self.bar.lock().clone();
+        Box::new(move |_, received| {
+            if let Some(bar) = &bar {
+                bar.set_position(received);
+            }
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! A run: open the result directory, start the probe, run every stage on
+//! every bus in order (each one settled before the next begins), record
+//! each as it finishes, and turn the outcomes into an exit status.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::LeakSet;
+use crate::message::now_ns;
+use crate::probe::{tasks, Probe, Sampler};
+use crate::progress::{self, Progress};
+use crate::report::{self, Results};
+use crate::scenario::Scenario;
+use crate::stage::{self, Outcome, Status};
+
+pub struct RunOptions {
+    pub results: PathBuf,
+    pub json: bool,
+    pub quiet: bool,
+    pub leaks: LeakSet,
+}
+
+/// Exit statuses, as DESIGN.md fixes them.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+const SAMPLE_EVERY: Duration = Duration::from_millis(25);
+
+pub fn run(scenario: Scenario, opts: RunOptions) -> Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("loadrun-worker")
+        // idle blocking threads go quickly, so they cannot pass for a leak
+        .thread_keep_alive(Duration::from_millis(200))
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (mut results, timeline) = Results::create(&opts.results, &scenario)?;
+    let probe = Arc::new(Probe::new(runtime.handle().clone()));
+    probe.set_sink(Box::new(timeline.clone()));
+    let sampler = Sampler::start(probe.clone(), SAMPLE_EVERY).context("cannot start the sampler")?;
+    let progress = progress::choose(opts.quiet);
+    let interrupt = CancellationToken::new();
+    runtime.block_on(watch_signals(interrupt.clone()));
+
+    let run_id = run_id();
+    let cx = stage::Context {
+        probe: &probe,
+        sampler: &sampler,
+        progress: progress.as_ref(),
+        run_id: &run_id,
+        run_hash: u64::from_str_radix(&run_id, 16).unwrap_or(1),
+        leaks: &opts.leaks,
+        interrupt: &interrupt,
+    };
+    let outcomes = runtime.block_on(stages(&cx, &scenario, &mut results, &timeline))?;
+    drop(sampler);
+    timeline.flush().context("cannot write timeline.csv")?;
+
+    let exit = exit_status(&outcomes, interrupt.is_cancelled());
+    if opts.json {
+        println!("{}", report::summary_json(&outcomes, &results.dir, exit));
+    } else if !opts.quiet {
+        report::print_summary(&outcomes, &results.dir);
+        report::print_checks(&outcomes);
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    Ok(exit)
+}
+
+async fn stages(
+    cx: &stage::Context<'_>,
+    scenario: &Scenario,
+    results: &mut Results,
+    timeline: &report::Timeline,
+) -> Result<Vec<Outcome>> {
+    let mut outcomes = Vec::new();
+    for (b, bus) in scenario.buses.iter().enumerate() {
+        for (s, spec) in scenario.stages.iter().enumerate() {
+            let index = b * scenario.stages.len() + s;
+            let mut outcome = stage::run(cx, index, spec, bus).await;
+            results.record(&outcome)?;
+            timeline.flush().context("cannot write timeline.csv")?;
+            cx.progress.stage_finished(&outcome);
+            outcome.hists = None;
+            let stop = outcome.unreachable || outcome.status == Status::Interrupted;
+            outcomes.push(outcome);
+            if stop {
+                return Ok(outcomes);
+            }
+        }
+    }
+    Ok(outcomes)
+}
+
+fn exit_status(outcomes: &[Outcome], interrupted: bool) -> i32 {
+    if interrupted {
+        EXIT_INTERRUPTED
+    } else if outcomes.iter().any(|o| o.unreachable) {
+        EXIT_USAGE
+    } else if outcomes.iter().any(|o| o.status != Status::Ok || o.checks_failed()) {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+/// The first SIGINT or SIGTERM cancels the running stage (its rows are
+/// still written); a second one exits at once.
+async fn watch_signals(interrupt: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) =
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
+        tracing::warn!("cannot watch for signals; Ctrl-C will end the run without records");
+        return;
+    };
+    let tracker = tokio_util::task::TaskTracker::new();
+    tasks::spawn(&tracker, "signals", async move {
+        for n in 0.. {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            if n > 0 {
+                eprintln!("loadrun: second signal, exiting now");
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+            eprintln!("loadrun: interrupted, recording the current stage (signal again to exit now)");
+            interrupt.cancel();
+        }
+    });
+}
+
+fn run_id() -> String {
+    let seed = now_ns() ^ (std::process::id() as u64).rotate_left(32);
+    let mixed = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (seed >> 29);
+    format!("{:08x}", mixed as u32)
+}

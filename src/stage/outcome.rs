@@ -1,0 +1,64 @@
+//! What a finished stage hands to the reports: counts, latency, rates, its
+//! status and why, the resource verdicts and the threshold checks.
+
+use crate::metrics::{Counts, Hist, Summary};
+use crate::probe::{Settled, Verdict};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Failed,
+    TimedOut,
+    Interrupted,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::TimedOut => "timed_out",
+            Status::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// One threshold, its limit and what was measured.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub limit: String,
+    pub measured: String,
+    pub passed: bool,
+}
+
+pub struct Outcome {
+    pub stage: String,
+    pub bus: String,
+    pub messages: u64,
+    pub counts: Counts,
+    pub e2e: Summary,
+    pub publish: Summary,
+    pub slip: Summary,
+    pub hists: Option<(Hist, Hist, Hist)>,
+    pub started_ns: u64,
+    pub duration_s: f64,
+    pub send_rate: f64,
+    pub receive_rate: f64,
+    pub status: Status,
+    pub reason: String,
+    pub settled: Option<Settled>,
+    pub checks: Vec<Check>,
+    /// The server could not be reached: the run stops with exit 2.
+    pub unreachable: bool,
+}
+
+impl Outcome {
+    pub fn verdict(&self) -> Verdict {
+        self.settled.as_ref().map(|s| s.worst()).unwrap_or(Verdict::Clean)
+    }
+
+    pub fn checks_failed(&self) -> bool {
+        self.checks.iter().any(|c| !c.passed)
+    }
+}
