@@ -89,7 +89,8 @@ fn parse_bus(text: &str) -> Result<BusKind, String> {
 }
 
 fn parse_leak(text: &str) -> Result<Leak, String> {
-    Leak::parse(text).ok_or_else(|| format!("`{text}` is not a leak kind: thread, task, fd or heap"))
+    Leak::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a leak kind: thread, task, fd or heap"))
 }
 
 const COMMANDS: [&str; 4] = ["run", "validate", "help", "compare"];
@@ -97,7 +98,10 @@ const COMMANDS: [&str; 4] = ["run", "validate", "help", "compare"];
 /// `loadrun FILE` means `loadrun run FILE`: insert the subcommand when the
 /// first argument that is not a flag names none.
 pub fn with_default_command(args: Vec<OsString>) -> Vec<OsString> {
-    let first = args.iter().skip(1).find(|a| !a.to_string_lossy().starts_with('-'));
+    let first = args
+        .iter()
+        .skip(1)
+        .find(|a| !a.to_string_lossy().starts_with('-'));
     let is_flag_only = args.iter().skip(1).all(|a| {
         let a = a.to_string_lossy();
         a == "-h" || a == "--help" || a == "-V" || a == "--version"

@@ -63,7 +63,9 @@ impl Header {
 pub fn now_ns() -> u64 {
     static ANCHOR: OnceLock<(Instant, u64)> = OnceLock::new();
     let (at, epoch) = ANCHOR.get_or_init(|| {
-        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         (Instant::now(), epoch.as_nanos() as u64)
     });
     epoch + at.elapsed().as_nanos() as u64
@@ -80,11 +82,22 @@ mod tests {
 
     #[test]
     fn header_round_trips_and_rejects_foreign_bytes() {
-        let h = Header { warmup: true, run: 7, stage: 2, topic: 3, key: 999, seq: 12345, sent_ns: now_ns() };
+        let h = Header {
+            warmup: true,
+            run: 7,
+            stage: 2,
+            topic: 3,
+            key: 999,
+            seq: 12345,
+            sent_ns: now_ns(),
+        };
         let mut buf = vec![0u8; 64];
         h.write(&mut buf);
         assert_eq!(Header::read(&buf), Some(h));
-        assert_eq!(Header::read(b"hello world, not a loadrun message at all"), None);
+        assert_eq!(
+            Header::read(b"hello world, not a loadrun message at all"),
+            None
+        );
         assert_eq!(Header::read(&buf[..10]), None);
     }
 

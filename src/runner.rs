@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bus::LeakSet;
 use crate::message::now_ns;
 use crate::probe::{tasks, Probe, Sampler};
-use crate::progress::{self, Progress};
+use crate::progress;
 use crate::report::{self, Results};
 use crate::scenario::Scenario;
 use crate::stage::{self, Outcome, Status};
@@ -43,7 +43,8 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> Result<i32> {
     let (mut results, timeline) = Results::create(&opts.results, &scenario)?;
     let probe = Arc::new(Probe::new(runtime.handle().clone()));
     probe.set_sink(Box::new(timeline.clone()));
-    let sampler = Sampler::start(probe.clone(), SAMPLE_EVERY).context("cannot start the sampler")?;
+    let sampler =
+        Sampler::start(probe.clone(), SAMPLE_EVERY).context("cannot start the sampler")?;
     let progress = progress::choose(opts.quiet);
     let interrupt = CancellationToken::new();
     runtime.block_on(watch_signals(interrupt.clone()));
@@ -103,7 +104,10 @@ fn exit_status(outcomes: &[Outcome], interrupted: bool) -> i32 {
         EXIT_INTERRUPTED
     } else if outcomes.iter().any(|o| o.unreachable) {
         EXIT_USAGE
-    } else if outcomes.iter().any(|o| o.status != Status::Ok || o.checks_failed()) {
+    } else if outcomes
+        .iter()
+        .any(|o| o.status != Status::Ok || o.checks_failed())
+    {
         EXIT_FAILED
     } else {
         EXIT_OK
@@ -114,9 +118,10 @@ fn exit_status(outcomes: &[Outcome], interrupted: bool) -> i32 {
 /// still written); a second one exits at once.
 async fn watch_signals(interrupt: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) =
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         tracing::warn!("cannot watch for signals; Ctrl-C will end the run without records");
         return;
     };
@@ -131,7 +136,9 @@ async fn watch_signals(interrupt: CancellationToken) {
                 eprintln!("loadrun: second signal, exiting now");
                 std::process::exit(EXIT_INTERRUPTED);
             }
-            eprintln!("loadrun: interrupted, recording the current stage (signal again to exit now)");
+            eprintln!(
+                "loadrun: interrupted, recording the current stage (signal again to exit now)"
+            );
             interrupt.cancel();
         }
     });

@@ -42,7 +42,10 @@ pub fn wrap(bus: Box<dyn Bus>, leaks: &LeakSet) -> Box<dyn Bus> {
     if leaks.is_empty() {
         bus
     } else {
-        Box::new(Leaky { inner: bus, leaks: leaks.clone() })
+        Box::new(Leaky {
+            inner: bus,
+            leaks: leaks.clone(),
+        })
     }
 }
 

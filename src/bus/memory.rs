@@ -44,7 +44,12 @@ impl MemoryBus {
             crew.spawn("memory-worker", work(rx, routes.clone(), crew.token()));
             queues.push(tx);
         }
-        MemoryBus { crew, queues: RwLock::new(queues), routes, offsets: RwLock::default() }
+        MemoryBus {
+            crew,
+            queues: RwLock::new(queues),
+            routes,
+            offsets: RwLock::default(),
+        }
     }
 }
 
@@ -84,7 +89,9 @@ impl Bus for MemoryBus {
         let mut offsets = self.offsets.write();
         offsets.clear();
         for t in topics {
-            offsets.push(Arc::new((0..t.partitions).map(|_| AtomicU64::new(0)).collect()));
+            offsets.push(Arc::new(
+                (0..t.partitions).map(|_| AtomicU64::new(0)).collect(),
+            ));
         }
         self.routes.write().resize_with(topics.len(), Vec::new);
         Ok(())
@@ -97,10 +104,13 @@ impl Bus for MemoryBus {
         _stop: CancellationToken,
     ) -> Result<(), BusError> {
         let mut routes = self.routes.write();
-        for index in 0..topics.len() {
-            let Some(route) = routes.get_mut(index) else {
-                return Err(BusError::Failed(format!("topic {} was not provisioned", topics[index].name)));
-            };
+        if routes.len() < topics.len() {
+            let missing = &topics[routes.len()].name;
+            return Err(BusError::Failed(format!(
+                "topic {missing} was not provisioned"
+            )));
+        }
+        for route in routes.iter_mut().take(topics.len()) {
             route.push(recorder.clone());
         }
         Ok(())
@@ -116,17 +126,19 @@ impl Bus for MemoryBus {
             return Err(BusError::Failed("the memory bus is closed".into()));
         }
         let offsets = self.offsets.read().clone();
-        Ok(Box::new(MemoryPublisher { queues, offsets, recorder }))
+        Ok(Box::new(MemoryPublisher {
+            queues,
+            offsets,
+            recorder,
+        }))
     }
 
     async fn close(&self, deadline: Duration) -> Result<Vec<String>, BusError> {
         // dropping the senders lets each worker finish its queue and stop
         self.queues.write().clear();
-        let stuck = tokio::time::timeout(deadline, async {
-            self.crew.join(deadline).await
-        })
-        .await
-        .unwrap_or_else(|_| vec!["memory-worker".into()]);
+        let stuck = tokio::time::timeout(deadline, async { self.crew.join(deadline).await })
+            .await
+            .unwrap_or_else(|_| vec!["memory-worker".into()]);
         self.crew.cancel();
         self.routes.write().clear();
         self.offsets.write().clear();
@@ -149,7 +161,10 @@ impl Publisher for MemoryPublisher {
             partitions[partition].fetch_add(1, Ordering::Relaxed);
         }
         let queue = &self.queues[(hash >> 16) as usize % self.queues.len()];
-        let envelope = Envelope { topic: msg.topic, payload: msg.payload };
+        let envelope = Envelope {
+            topic: msg.topic,
+            payload: msg.payload,
+        };
         queue
             .send(envelope)
             .await

@@ -197,14 +197,6 @@ impl Recorder {
         self.sent.load(Relaxed)
     }
 
-    pub fn acked_so_far(&self) -> u64 {
-        self.acked.load(Relaxed)
-    }
-
-    pub fn errors_so_far(&self) -> u64 {
-        self.errors.load(Relaxed)
-    }
-
     pub fn counts(&self) -> Counts {
         let mut c = Counts {
             sent: self.sent.load(Relaxed),
@@ -252,7 +244,15 @@ mod tests {
     use super::*;
 
     fn message(key: u32, seq: u64) -> Vec<u8> {
-        let h = Header { warmup: false, run: 1, stage: 0, topic: 0, key, seq, sent_ns: now_ns() };
+        let h = Header {
+            warmup: false,
+            run: 1,
+            stage: 0,
+            topic: 0,
+            key,
+            seq,
+            sent_ns: now_ns(),
+        };
         let mut buf = vec![0; 64];
         h.write(&mut buf);
         buf
@@ -268,7 +268,10 @@ mod tests {
         }
         r.delivered(b"some other program's message");
         let c = r.counts();
-        assert_eq!((c.sent, c.received, c.duplicated, c.reordered), (7, 6, 1, 1));
+        assert_eq!(
+            (c.sent, c.received, c.duplicated, c.reordered),
+            (7, 6, 1, 1)
+        );
         assert_eq!((c.lost, c.foreign), (1, 1));
         assert_eq!(r.latencies().e2e.len(), 6);
     }

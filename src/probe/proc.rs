@@ -14,7 +14,9 @@ pub struct Fds {
 
 /// Names of every thread (the kernel's 15-character `comm`).
 pub fn thread_names() -> Vec<String> {
-    let Ok(dir) = fs::read_dir("/proc/self/task") else { return Vec::new() };
+    let Ok(dir) = fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
     let mut names: Vec<String> = dir
         .flatten()
         .filter_map(|e| fs::read_to_string(e.path().join("comm")).ok())
@@ -25,19 +27,26 @@ pub fn thread_names() -> Vec<String> {
 }
 
 pub fn thread_count() -> u64 {
-    fs::read_dir("/proc/self/task").map(|d| d.count() as u64).unwrap_or(0)
+    fs::read_dir("/proc/self/task")
+        .map(|d| d.count() as u64)
+        .unwrap_or(0)
 }
 
 /// The target of every open descriptor, less the one used to list them.
 pub fn fd_targets() -> Vec<String> {
-    let Ok(dir) = fs::read_dir("/proc/self/fd") else { return Vec::new() };
+    let Ok(dir) = fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
     let mut out: Vec<String> = dir
         .flatten()
         .filter_map(|e| fs::read_link(e.path()).ok())
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     // the directory being listed is itself an open descriptor
-    if let Some(at) = out.iter().position(|t| t.starts_with("/proc/") && t.ends_with("/fd")) {
+    if let Some(at) = out
+        .iter()
+        .position(|t| t.starts_with("/proc/") && t.ends_with("/fd"))
+    {
         out.remove(at);
     }
     out.sort();
@@ -45,7 +54,10 @@ pub fn fd_targets() -> Vec<String> {
 }
 
 pub fn classify(targets: &[String]) -> Fds {
-    let mut fds = Fds { total: targets.len() as u64, ..Fds::default() };
+    let mut fds = Fds {
+        total: targets.len() as u64,
+        ..Fds::default()
+    };
     for t in targets {
         if t.starts_with("socket:") {
             fds.sockets += 1;
@@ -61,8 +73,14 @@ pub fn classify(targets: &[String]) -> Fds {
 }
 
 pub fn rss_bytes() -> u64 {
-    let Ok(statm) = fs::read_to_string("/proc/self/statm") else { return 0 };
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let Ok(statm) = fs::read_to_string("/proc/self/statm") else {
+        return 0;
+    };
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     // SAFETY: sysconf has no preconditions
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     pages * page.max(0) as u64
@@ -76,16 +94,26 @@ mod tests {
     fn a_new_thread_and_a_new_pipe_are_seen() {
         let before = (thread_count(), classify(&fd_targets()));
         let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let (ready_tx, ready) = std::sync::mpsc::channel::<()>();
         let t = std::thread::Builder::new()
             .name("probe-test".into())
-            .spawn(move || rx.recv().ok())
+            .spawn(move || {
+                // the name is set by the thread itself as it starts
+                ready_tx.send(()).ok();
+                rx.recv().ok()
+            })
             .unwrap();
+        ready.recv().unwrap();
         let mut fds = [0; 2];
         // SAFETY: fds is a valid two-element array
         assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
         assert!(thread_names().iter().any(|n| n == "probe-test"));
         let after = classify(&fd_targets());
-        assert!(after.pipes >= before.1.pipes + 2, "{after:?} vs {:?}", before.1);
+        assert!(
+            after.pipes >= before.1.pipes + 2,
+            "{after:?} vs {:?}",
+            before.1
+        );
         tx.send(()).unwrap();
         t.join().unwrap();
         // SAFETY: both descriptors were opened above and are closed once

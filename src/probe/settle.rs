@@ -84,9 +84,8 @@ pub async fn settle(
         .filter(|r| *r != Resource::BusThreads || gauge.is_some())
         .collect();
     let base = &baseline.0;
-    let clean = |r: Resource, reading: &Reading| {
-        reading.get(r) <= base.get(r) + r.tolerance(base.get(r))
-    };
+    let clean =
+        |r: Resource, reading: &Reading| reading.get(r) <= base.get(r) + r.tolerance(base.get(r));
 
     // when each resource last moved by more than its tolerance
     let mut moved = vec![started; watched.len()];
@@ -144,7 +143,10 @@ pub async fn settle(
             }
         })
         .collect();
-    Settled { settle_ms: started.elapsed().as_millis() as u64, rows }
+    Settled {
+        settle_ms: started.elapsed().as_millis() as u64,
+        rows,
+    }
 }
 
 /// Names what a resource still holds over its baseline.
@@ -182,7 +184,11 @@ fn left_behind(
         Resource::Rss => format!("{} more resident", bytes(extra)),
         Resource::Heap => format!("{} still allocated", bytes(extra)),
         Resource::BusThreads => {
-            format!("{} {} over baseline", extra, gauge.map(|g| g.name).unwrap_or("threads"))
+            format!(
+                "{} {} over baseline",
+                extra,
+                gauge.map(|g| g.name).unwrap_or("threads")
+            )
         }
     }
 }
@@ -204,7 +210,13 @@ fn named_difference(before: &[String], after: &[String]) -> String {
     let out: Vec<String> = counts
         .into_iter()
         .filter(|(_, n)| *n > 0)
-        .map(|(name, n)| if n == 1 { name.to_string() } else { format!("{name} x{n}") })
+        .map(|(name, n)| {
+            if n == 1 {
+                name.to_string()
+            } else {
+                format!("{name} x{n}")
+            }
+        })
         .collect();
     out.join("; ")
 }

@@ -19,19 +19,26 @@ pub struct Hlog {
 
 impl Hlog {
     pub fn new(dir: &Path) -> Hlog {
-        Hlog { dir: dir.to_path_buf() }
+        Hlog {
+            dir: dir.to_path_buf(),
+        }
     }
 }
 
 impl Exporter for Hlog {
     fn stage(&mut self, o: &Outcome) -> io::Result<()> {
-        let Some((e2e, publish, slip)) = &o.hists else { return Ok(()) };
+        let Some((e2e, publish, slip)) = &o.hists else {
+            return Ok(());
+        };
         let path = self.dir.join(format!("{}-{}.hlog", o.stage, o.bus));
         let mut file = BufWriter::new(File::create(path)?);
         let start = UNIX_EPOCH + Duration::from_nanos(o.started_ns);
         let mut serializer = V2DeflateSerializer::new();
         let mut log = IntervalLogWriterBuilder::new()
-            .add_comment(&format!("loadrun stage {} on {}, values in nanoseconds", o.stage, o.bus))
+            .add_comment(&format!(
+                "loadrun stage {} on {}, values in nanoseconds",
+                o.stage, o.bus
+            ))
             .with_start_time(start)
             .with_base_time(start)
             .with_max_value_divisor(1000.0)

@@ -16,7 +16,11 @@ pub fn render(s: &Scenario) -> String {
     let _ = writeln!(out, "name = {}", quote(&s.name));
     let _ = writeln!(out, "description = {}", quote(&s.description));
     for (i, bus) in s.buses.iter().enumerate() {
-        let header = if s.buses.len() == 1 { "[bus]".to_string() } else { format!("[[compare]] # {}", i + 1) };
+        let header = if s.buses.len() == 1 {
+            "[bus]".to_string()
+        } else {
+            format!("[[compare]] # {}", i + 1)
+        };
         render_bus(&mut out, &header, bus);
     }
     for stage in &s.stages {
@@ -31,14 +35,26 @@ fn render_bus(out: &mut String, header: &str, b: &BusSpec) {
     let _ = writeln!(out, "brokers = {}", quote(&b.brokers.shown()));
     let _ = writeln!(out, "url = {}", quote(&b.url.shown()));
     let _ = writeln!(out, "jetstream = {}", b.jetstream);
-    let storage = if b.storage == Storage::File { "file" } else { "memory" };
+    let storage = if b.storage == Storage::File {
+        "file"
+    } else {
+        "memory"
+    };
     let _ = writeln!(out, "storage = {}", quote(storage));
     let _ = writeln!(out, "workers = {}", b.workers);
     let _ = writeln!(out, "queue = {}", b.queue);
-    let _ = writeln!(out, "connect_timeout = {}", quote(&show_duration(b.connect_timeout)));
+    let _ = writeln!(
+        out,
+        "connect_timeout = {}",
+        quote(&show_duration(b.connect_timeout))
+    );
     let _ = writeln!(out, "keep_topics = {}", b.keep_topics);
     if !b.config.is_empty() {
-        let table = if header.starts_with("[[") { "compare.config" } else { "bus.config" };
+        let table = if header.starts_with("[[") {
+            "compare.config"
+        } else {
+            "bus.config"
+        };
         let _ = writeln!(out, "\n[{table}]");
         for (k, v) in &b.config {
             let _ = writeln!(out, "{} = {}", quote(k), quote(&v.shown()));

@@ -31,7 +31,10 @@ impl Timeline {
         header.push("bus_gauge");
         out.write_record(&header)?;
         out.flush()?;
-        Ok(Timeline { out: Arc::new(Mutex::new(out)), start_ns: now_ns() })
+        Ok(Timeline {
+            out: Arc::new(Mutex::new(out)),
+            start_ns: now_ns(),
+        })
     }
 
     pub fn flush(&self) -> io::Result<()> {
@@ -42,7 +45,12 @@ impl Timeline {
 impl TimelineSink for Timeline {
     fn sample(&mut self, stage: &str, bus: &str, phase: Phase, r: &Reading, gauge: &str) {
         let t = r.at_ns.saturating_sub(self.start_ns) as f64 / 1e9;
-        let mut row = vec![format!("{t:.4}"), stage.into(), bus.into(), phase.name().into()];
+        let mut row = vec![
+            format!("{t:.4}"),
+            stage.into(),
+            bus.into(),
+            phase.name().into(),
+        ];
         row.extend(r.values.iter().map(|v| v.to_string()));
         row.push(gauge.into());
         // a failed timeline write must not stop the run; the flush at the

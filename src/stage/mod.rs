@@ -7,7 +7,7 @@ mod checks;
 mod outcome;
 mod publish;
 
-pub use outcome::{Check, Outcome, Status};
+pub use outcome::{Outcome, Status};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -60,8 +60,14 @@ impl Work {
 
 pub async fn run(cx: &Context<'_>, index: usize, spec: &StageSpec, bus_spec: &BusSpec) -> Outcome {
     let label = bus_spec.label();
-    let recorder = Arc::new(Recorder::new(cx.run_hash, index as u16, spec.topics, spec.keys));
-    cx.probe.begin(&spec.name, &label, bus::gauge(bus_spec.kind));
+    let recorder = Arc::new(Recorder::new(
+        cx.run_hash,
+        index as u16,
+        spec.topics,
+        spec.keys,
+    ));
+    cx.probe
+        .begin(&spec.name, &label, bus::gauge(bus_spec.kind));
     let baseline = cx.probe.detail();
     cx.sampler.active(true);
     cx.progress.stage_started(&spec.name, &label, spec.messages);
@@ -76,7 +82,10 @@ pub async fn run(cx: &Context<'_>, index: usize, spec: &StageSpec, bus_spec: &Bu
         end_ns: 0,
     };
     phase(cx, spec, &label, Phase::Connect);
-    let info = StageInfo { run_id: cx.run_id.to_string(), stage: spec.name.clone() };
+    let info = StageInfo {
+        run_id: cx.run_id.to_string(),
+        stage: spec.name.clone(),
+    };
     let connected = tokio::select! {
         r = bus::connect(bus_spec, &info, cx.leaks) => r,
         _ = cx.interrupt.cancelled() => Err(BusError::Cancelled),
@@ -97,7 +106,10 @@ pub async fn run(cx: &Context<'_>, index: usize, spec: &StageSpec, bus_spec: &Bu
     crew.cancel();
     let stuck = crew.join(JOIN_DEADLINE).await;
     if !stuck.is_empty() {
-        work.fail(Status::Failed, format!("tasks did not exit when cancelled: {}", stuck.join(", ")));
+        work.fail(
+            Status::Failed,
+            format!("tasks did not exit when cancelled: {}", stuck.join(", ")),
+        );
     }
 
     phase(cx, spec, &label, Phase::Close);
@@ -185,7 +197,14 @@ async fn exercise(
     let producers = (spec.producers as u64).min(spec.topics as u64 * spec.keys as u64);
     let (done_tx, mut done_rx) = mpsc::channel(producers as usize);
     for producer in 0..producers {
-        let publisher = match bounded(cx, "connecting a producer", deadline, bus.publisher(&topics, recorder.clone())).await {
+        let publisher = match bounded(
+            cx,
+            "connecting a producer",
+            deadline,
+            bus.publisher(&topics, recorder.clone()),
+        )
+        .await
+        {
             Ok(p) => p,
             Err(e) => return note_error(cx, work, &e),
         };
@@ -262,11 +281,15 @@ async fn exercise(
 async fn close(bus: &dyn Bus, work: &mut Work) {
     match tokio::time::timeout(CLOSE_DEADLINE, bus.close(CLOSE_DEADLINE)).await {
         Ok(Ok(stuck)) if stuck.is_empty() => {}
-        Ok(Ok(stuck)) => {
-            work.fail(Status::Failed, format!("bus tasks did not exit on close: {}", stuck.join(", ")))
-        }
+        Ok(Ok(stuck)) => work.fail(
+            Status::Failed,
+            format!("bus tasks did not exit on close: {}", stuck.join(", ")),
+        ),
         Ok(Err(e)) => work.fail(Status::Failed, format!("closing the bus: {e}")),
-        Err(_) => work.fail(Status::Failed, format!("closing the bus took over {CLOSE_DEADLINE:?}")),
+        Err(_) => work.fail(
+            Status::Failed,
+            format!("closing the bus took over {CLOSE_DEADLINE:?}"),
+        ),
     }
     for event in bus.events() {
         tracing::warn!(target: "loadrun::bus", "{event}");
@@ -284,7 +307,11 @@ fn finish(
     let lat = recorder.latencies();
     let end = work.end_ns.max(work.start_ns + 1);
     let duration_s = (end - work.start_ns) as f64 / 1e9;
-    let publish_end = if work.publish_end_ns > 0 { work.publish_end_ns } else { end };
+    let publish_end = if work.publish_end_ns > 0 {
+        work.publish_end_ns
+    } else {
+        end
+    };
     let publish_s = (publish_end.max(work.start_ns + 1) - work.start_ns) as f64 / 1e9;
     let counted = |n: u64| n.saturating_sub(spec.warmup) as f64;
     let receive_s = match lat.last_rx_ns {

@@ -48,7 +48,11 @@ impl Share {
         let owned = (self.pairs() - self.producer).div_ceil(self.producers);
         let pair = self.producer + (i % owned) * self.producers;
         let seq = i / owned;
-        ((pair / self.keys as u64) as u16, (pair % self.keys as u64) as u32, seq)
+        (
+            (pair / self.keys as u64) as u16,
+            (pair % self.keys as u64) as u32,
+            seq,
+        )
     }
 }
 
@@ -93,10 +97,22 @@ pub async fn produce(
         let (topic, key, seq) = share.slot(i);
         let now = now_ns();
         let sent_ns = intended.unwrap_or(now);
-        let header = Header { warmup: global < share.warmup, run, stage, topic, key, seq, sent_ns };
+        let header = Header {
+            warmup: global < share.warmup,
+            run,
+            stage,
+            topic,
+            key,
+            seq,
+            sent_ns,
+        };
         let mut buf = BytesMut::zeroed(share.message_size);
         header.write(&mut buf);
-        let msg = Outgoing { header, topic: topic as usize, payload: buf.freeze() };
+        let msg = Outgoing {
+            header,
+            topic: topic as usize,
+            payload: buf.freeze(),
+        };
 
         let sent = tokio::select! {
             biased;
@@ -146,7 +162,10 @@ mod tests {
         let mut next: HashMap<(u16, u32), u64> = HashMap::new();
         let mut total = 0;
         for p in 0..3 {
-            let share = Share { producer: p, ..base };
+            let share = Share {
+                producer: p,
+                ..base
+            };
             total += share.count();
             for i in 0..share.count() {
                 let (t, k, seq) = share.slot(i);

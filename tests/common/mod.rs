@@ -16,7 +16,9 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new() -> Scratch {
-        Scratch { dir: tempfile::tempdir().expect("temp dir") }
+        Scratch {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -50,7 +52,11 @@ impl Scratch {
             .map(|e| e.path())
             .collect();
         dirs.sort();
-        assert_eq!(dirs.len(), 1, "expected one result directory, found {dirs:?}");
+        assert_eq!(
+            dirs.len(),
+            1,
+            "expected one result directory, found {dirs:?}"
+        );
         dirs.pop().unwrap()
     }
 }
@@ -74,7 +80,11 @@ pub fn csv_rows(path: &Path) -> Vec<HashMap<String, String>> {
         .records()
         .map(|r| {
             let r = r.unwrap_or_else(|e| panic!("{path:?}: {e}"));
-            headers.iter().zip(r.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
         })
         .collect()
 }
