@@ -1,16 +1,17 @@
 //! The embedded bus: topics with partitions, delivered by a keyed worker
-//! pool. A message goes to the worker its (topic, key) hashes to, and each
-//! worker has one bounded FIFO queue, so per-key order holds and a slow
-//! subscriber pushes back on the producers instead of growing memory.
+//! pool. A key picks its partition the way Kafka's default partitioner does
+//! (a hash, modulo the partition count), and (topic, partition, key) picks
+//! the worker. Each worker has one bounded FIFO queue, so per-key order
+//! holds and a slow subscriber pushes back on the producers instead of
+//! growing memory.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use parking_lot::RwLock;
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 
 use super::{Bus, BusError, Outgoing, Publisher, Topic};
@@ -24,14 +25,19 @@ struct Envelope {
     payload: Bytes,
 }
 
-/// Which recorders consume which topic (by the topic's index).
-type Routes = Arc<RwLock<Vec<Vec<Arc<Recorder>>>>>;
+/// A provisioned topic: its partition count and its subscribers.
+#[derive(Default)]
+struct Route {
+    partitions: u32,
+    subscribers: Vec<Arc<Recorder>>,
+}
+
+type Routes = Arc<RwLock<Vec<Route>>>;
 
 pub struct MemoryBus {
     crew: Crew,
     queues: RwLock<Vec<mpsc::Sender<Envelope>>>,
     routes: Routes,
-    offsets: RwLock<Vec<Arc<Vec<AtomicU64>>>>,
 }
 
 impl MemoryBus {
@@ -48,7 +54,6 @@ impl MemoryBus {
             crew,
             queues: RwLock::new(queues),
             routes,
-            offsets: RwLock::default(),
         }
     }
 }
@@ -69,7 +74,7 @@ async fn work(mut rx: mpsc::Receiver<Envelope>, routes: Routes, stop: Cancellati
         {
             let routes = routes.read();
             for env in &batch {
-                for recorder in routes.get(env.topic).into_iter().flatten() {
+                for recorder in routes.get(env.topic).iter().flat_map(|r| &r.subscribers) {
                     recorder.delivered(&env.payload);
                 }
             }
@@ -78,22 +83,22 @@ async fn work(mut rx: mpsc::Receiver<Envelope>, routes: Routes, stop: Cancellati
     }
 }
 
-fn mix(topic: usize, key: u32) -> u64 {
-    let x = (topic as u64) << 32 | key as u64;
-    x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_right(29)
+fn mix(x: u64) -> u64 {
+    let x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^ (x >> 31)
 }
 
 #[async_trait]
 impl Bus for MemoryBus {
     async fn provision(&self, topics: &[Topic]) -> Result<(), BusError> {
-        let mut offsets = self.offsets.write();
-        offsets.clear();
+        let mut routes = self.routes.write();
+        routes.clear();
         for t in topics {
-            offsets.push(Arc::new(
-                (0..t.partitions).map(|_| AtomicU64::new(0)).collect(),
-            ));
+            routes.push(Route {
+                partitions: t.partitions.max(1),
+                subscribers: Vec::new(),
+            });
         }
-        self.routes.write().resize_with(topics.len(), Vec::new);
         Ok(())
     }
 
@@ -111,7 +116,7 @@ impl Bus for MemoryBus {
             )));
         }
         for route in routes.iter_mut().take(topics.len()) {
-            route.push(recorder.clone());
+            route.subscribers.push(recorder.clone());
         }
         Ok(())
     }
@@ -125,10 +130,10 @@ impl Bus for MemoryBus {
         if queues.is_empty() {
             return Err(BusError::Failed("the memory bus is closed".into()));
         }
-        let offsets = self.offsets.read().clone();
+        let partitions = self.routes.read().iter().map(|r| r.partitions).collect();
         Ok(Box::new(MemoryPublisher {
             queues,
-            offsets,
+            partitions,
             recorder,
         }))
     }
@@ -136,45 +141,50 @@ impl Bus for MemoryBus {
     async fn close(&self, deadline: Duration) -> Result<Vec<String>, BusError> {
         // dropping the senders lets each worker finish its queue and stop
         self.queues.write().clear();
-        let stuck = tokio::time::timeout(deadline, async { self.crew.join(deadline).await })
-            .await
-            .unwrap_or_else(|_| vec!["memory-worker".into()]);
+        let stuck = self.crew.join(deadline).await;
         self.crew.cancel();
         self.routes.write().clear();
-        self.offsets.write().clear();
         Ok(stuck)
     }
 }
 
 struct MemoryPublisher {
     queues: Vec<mpsc::Sender<Envelope>>,
-    offsets: Vec<Arc<Vec<AtomicU64>>>,
+    partitions: Vec<u32>,
     recorder: Arc<Recorder>,
+}
+
+impl MemoryPublisher {
+    fn queue_for(&self, topic: usize, key: u32) -> &mpsc::Sender<Envelope> {
+        let partitions = self.partitions.get(topic).copied().unwrap_or(1) as u64;
+        let partition = mix(key as u64) % partitions;
+        let worker = mix((topic as u64) << 48 ^ partition << 32 ^ key as u64);
+        &self.queues[(worker % self.queues.len() as u64) as usize]
+    }
 }
 
 #[async_trait]
 impl Publisher for MemoryPublisher {
     async fn send(&mut self, msg: Outgoing) -> Result<(), BusError> {
-        let hash = mix(msg.topic, msg.header.key);
-        if let Some(partitions) = self.offsets.get(msg.topic) {
-            let partition = (hash % partitions.len() as u64) as usize;
-            partitions[partition].fetch_add(1, Ordering::Relaxed);
-        }
-        let queue = &self.queues[(hash >> 16) as usize % self.queues.len()];
+        let queue = self.queue_for(msg.topic, msg.header.key);
         let envelope = Envelope {
             topic: msg.topic,
             payload: msg.payload,
         };
-        queue
-            .send(envelope)
-            .await
-            .map_err(|_| BusError::Failed("the memory bus closed while publishing".into()))?;
+        let closed = || BusError::Failed("the memory bus closed while publishing".into());
+        match queue.try_send(envelope) {
+            Ok(()) => {}
+            Err(TrySendError::Full(envelope)) => {
+                queue.send(envelope).await.map_err(|_| closed())?
+            }
+            Err(TrySendError::Closed(_)) => return Err(closed()),
+        }
+        // a message is acknowledged when its worker's queue accepts it
         self.recorder.acked(&msg.header);
         Ok(())
     }
 
     async fn flush(&mut self, _deadline: Duration) -> Result<(), BusError> {
-        // a message is acknowledged when its worker queue accepts it
         Ok(())
     }
 }

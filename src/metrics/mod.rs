@@ -9,25 +9,47 @@ mod order;
 pub use latency::{new_hist, record, summarize, Hist, Summary};
 pub use order::{Arrival, KeyOrder};
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use parking_lot::Mutex;
 
 use crate::message::{now_ns, Header};
 
 const SHARDS: usize = 8;
+const STRIPES: usize = 8;
 
+/// Keeps each lock on its own cache line, so two cores updating neighbours
+/// do not slow each other down.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// Delivery state for the (topic, key) pairs that hash to one shard.
 struct Shard {
     e2e: Hist,
-    publish: Hist,
-    slip: Hist,
     keys: Vec<KeyOrder>,
     received: u64,
     duplicated: u64,
     reordered: u64,
+    bytes: u64,
     /// Arrival time of the first and last counted message.
     first_rx_ns: u64,
     last_rx_ns: u64,
+}
+
+/// Acknowledgement state, striped by thread: acknowledgements arrive on
+/// whatever thread the bus calls back on, and each thread keeps to its own
+/// stripe.
+struct Stripe {
+    publish: Hist,
+    acked: u64,
+}
+
+/// What one producer sent; only that producer writes it.
+struct Tally {
+    slip: Hist,
+    sent: u64,
+    bytes: u64,
 }
 
 /// Everything one stage records. Built before the stage's baseline is read,
@@ -36,14 +58,11 @@ pub struct Recorder {
     run: u64,
     stage: u16,
     keys: u32,
-    shards: Vec<Mutex<Shard>>,
-    sent: AtomicU64,
-    acked: AtomicU64,
+    shards: Vec<Padded<Mutex<Shard>>>,
+    stripes: Vec<Padded<Mutex<Stripe>>>,
+    tallies: Vec<Padded<Mutex<Tally>>>,
     errors: AtomicU64,
     foreign: AtomicU64,
-    received: AtomicU64,
-    bytes_sent: AtomicU64,
-    bytes_received: AtomicU64,
     first_error: Mutex<Option<String>>,
 }
 
@@ -72,22 +91,51 @@ pub struct Latencies {
     pub last_rx_ns: u64,
 }
 
+fn stripe() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    MINE.with(|m| {
+        if m.get() == usize::MAX {
+            m.set(NEXT.fetch_add(1, Relaxed) % STRIPES);
+        }
+        m.get()
+    })
+}
+
 impl Recorder {
-    pub fn new(run: u64, stage: u16, topics: u32, keys: u32) -> Recorder {
+    pub fn new(run: u64, stage: u16, topics: u32, keys: u32, producers: u32) -> Recorder {
         let pairs = topics as usize * keys as usize;
         let shards = (0..SHARDS)
             .map(|i| {
-                Mutex::new(Shard {
+                Padded(Mutex::new(Shard {
                     e2e: new_hist(),
-                    publish: new_hist(),
-                    slip: new_hist(),
                     keys: vec![KeyOrder::default(); pairs.saturating_sub(i).div_ceil(SHARDS)],
                     received: 0,
                     duplicated: 0,
                     reordered: 0,
+                    bytes: 0,
                     first_rx_ns: u64::MAX,
                     last_rx_ns: 0,
-                })
+                }))
+            })
+            .collect();
+        let stripes = (0..STRIPES)
+            .map(|_| {
+                Padded(Mutex::new(Stripe {
+                    publish: new_hist(),
+                    acked: 0,
+                }))
+            })
+            .collect();
+        let tallies = (0..producers.max(1))
+            .map(|_| {
+                Padded(Mutex::new(Tally {
+                    slip: new_hist(),
+                    sent: 0,
+                    bytes: 0,
+                }))
             })
             .collect();
         Recorder {
@@ -95,13 +143,10 @@ impl Recorder {
             stage,
             keys,
             shards,
-            sent: AtomicU64::new(0),
-            acked: AtomicU64::new(0),
+            stripes,
+            tallies,
             errors: AtomicU64::new(0),
             foreign: AtomicU64::new(0),
-            received: AtomicU64::new(0),
-            bytes_sent: AtomicU64::new(0),
-            bytes_received: AtomicU64::new(0),
             first_error: Mutex::new(None),
         }
     }
@@ -119,27 +164,26 @@ impl Recorder {
         (pair % SHARDS, pair / SHARDS)
     }
 
-    /// A producer handed a message to the bus. `slip_ns` is how late it was
-    /// against its intended send time (zero when publishing flat out).
-    pub fn sent(&self, header: &Header, bytes: usize, slip_ns: u64) {
-        self.sent.fetch_add(1, Relaxed);
-        self.bytes_sent.fetch_add(bytes as u64, Relaxed);
-        if header.warmup {
-            return;
+    /// Producer `producer` handed a message to the bus. `slip_ns` is how late
+    /// it was against its intended send time (None when publishing flat out:
+    /// every message is then sent the moment it is made).
+    pub fn sent(&self, producer: usize, header: &Header, bytes: usize, slip_ns: Option<u64>) {
+        let mut tally = self.tallies[producer % self.tallies.len()].0.lock();
+        tally.sent += 1;
+        tally.bytes += bytes as u64;
+        if let (false, Some(slip)) = (header.warmup, slip_ns) {
+            record(&mut tally.slip, slip);
         }
-        let (shard, _) = self.slot(header.topic, header.key);
-        record(&mut self.shards[shard].lock().slip, slip_ns);
     }
 
     /// The bus acknowledged a message (delivery report, publish ack).
     pub fn acked(&self, header: &Header) {
-        self.acked.fetch_add(1, Relaxed);
-        if header.warmup {
-            return;
-        }
         let latency = now_ns().saturating_sub(header.sent_ns);
-        let (shard, _) = self.slot(header.topic, header.key);
-        record(&mut self.shards[shard].lock().publish, latency);
+        let mut stripe = self.stripes[stripe()].0.lock();
+        stripe.acked += 1;
+        if !header.warmup {
+            record(&mut stripe.publish, latency);
+        }
     }
 
     /// A send or an acknowledgement failed; the first reason is kept.
@@ -162,9 +206,8 @@ impl Recorder {
                 return;
             }
         };
-        self.bytes_received.fetch_add(payload.len() as u64, Relaxed);
         let (shard, index) = self.slot(header.topic, header.key);
-        let mut shard = self.shards[shard].lock();
+        let mut shard = self.shards[shard].0.lock();
         let Some(key) = shard.keys.get_mut(index) else {
             drop(shard);
             self.foreign.fetch_add(1, Relaxed);
@@ -179,40 +222,44 @@ impl Recorder {
             Arrival::InOrder => {}
         }
         shard.received += 1;
+        shard.bytes += payload.len() as u64;
         if !header.warmup {
             record(&mut shard.e2e, now.saturating_sub(header.sent_ns));
             shard.first_rx_ns = shard.first_rx_ns.min(now);
             shard.last_rx_ns = shard.last_rx_ns.max(now);
         }
-        drop(shard);
-        self.received.fetch_add(1, Relaxed);
     }
 
     /// Distinct messages received so far (duplicates not included).
     pub fn received_so_far(&self) -> u64 {
-        self.received.load(Relaxed)
+        self.shards.iter().map(|s| s.0.lock().received).sum()
     }
 
     pub fn sent_so_far(&self) -> u64 {
-        self.sent.load(Relaxed)
+        self.tallies.iter().map(|t| t.0.lock().sent).sum()
     }
 
     pub fn counts(&self) -> Counts {
         let mut c = Counts {
-            sent: self.sent.load(Relaxed),
-            acked: self.acked.load(Relaxed),
             errors: self.errors.load(Relaxed),
             foreign: self.foreign.load(Relaxed),
-            bytes_sent: self.bytes_sent.load(Relaxed),
-            bytes_received: self.bytes_received.load(Relaxed),
             first_error: self.first_error.lock().clone(),
             ..Counts::default()
         };
         for shard in &self.shards {
-            let s = shard.lock();
+            let s = shard.0.lock();
             c.received += s.received;
             c.duplicated += s.duplicated;
             c.reordered += s.reordered;
+            c.bytes_received += s.bytes;
+        }
+        for stripe in &self.stripes {
+            c.acked += stripe.0.lock().acked;
+        }
+        for tally in &self.tallies {
+            let t = tally.0.lock();
+            c.sent += t.sent;
+            c.bytes_sent += t.bytes;
         }
         c.lost = c.sent.saturating_sub(c.received);
         c
@@ -226,14 +273,18 @@ impl Recorder {
             first_rx_ns: u64::MAX,
             last_rx_ns: 0,
         };
+        // same bounds everywhere, so adding cannot fail
         for shard in &self.shards {
-            let s = shard.lock();
-            // same bounds everywhere, so adding cannot fail
+            let s = shard.0.lock();
             let _ = out.e2e.add(&s.e2e);
-            let _ = out.publish.add(&s.publish);
-            let _ = out.slip.add(&s.slip);
             out.first_rx_ns = out.first_rx_ns.min(s.first_rx_ns);
             out.last_rx_ns = out.last_rx_ns.max(s.last_rx_ns);
+        }
+        for stripe in &self.stripes {
+            let _ = out.publish.add(&stripe.0.lock().publish);
+        }
+        for tally in &self.tallies {
+            let _ = out.slip.add(&tally.0.lock().slip);
         }
         out
     }
@@ -260,10 +311,10 @@ mod tests {
 
     #[test]
     fn counts_loss_duplicates_and_reordering_per_key() {
-        let r = Recorder::new(1, 0, 1, 4);
+        let r = Recorder::new(1, 0, 1, 4, 1);
         for (key, seq) in [(0, 0), (0, 1), (1, 0), (1, 2), (1, 1), (1, 1), (2, 0)] {
             let m = message(key, seq);
-            r.sent(&Header::read(&m).unwrap(), m.len(), 0);
+            r.sent(0, &Header::read(&m).unwrap(), m.len(), None);
             r.delivered(&m);
         }
         r.delivered(b"some other program's message");
@@ -278,7 +329,7 @@ mod tests {
 
     #[test]
     fn messages_of_another_stage_are_foreign() {
-        let r = Recorder::new(1, 3, 1, 4);
+        let r = Recorder::new(1, 3, 1, 4, 1);
         r.delivered(&message(0, 0));
         assert_eq!(r.counts().foreign, 1);
         assert_eq!(r.counts().received, 0);

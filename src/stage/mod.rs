@@ -65,6 +65,7 @@ pub async fn run(cx: &Context<'_>, index: usize, spec: &StageSpec, bus_spec: &Bu
         index as u16,
         spec.topics,
         spec.keys,
+        spec.producers,
     ));
     cx.probe
         .begin(&spec.name, &label, bus::gauge(bus_spec.kind));

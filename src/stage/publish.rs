@@ -122,7 +122,8 @@ pub async fn produce(
         match sent {
             Ok(()) => {
                 failures = 0;
-                recorder.sent(&header, share.message_size, now.saturating_sub(sent_ns));
+                let slip = intended.map(|at| now.saturating_sub(at));
+                recorder.sent(share.producer as usize, &header, share.message_size, slip);
             }
             Err(e) => {
                 recorder.failed(&e.to_string());
