@@ -55,6 +55,10 @@ pub struct RunArgs {
     /// leak verdict (thread, task, fd, heap; comma-separated)
     #[arg(long, value_name = "KINDS", hide = true, value_delimiter = ',', value_parser = parse_leak)]
     pub inject_leak: Vec<Leak>,
+    /// Stall the memory bus's consumers for this long, 100 ms into
+    /// publishing, to prove latency is not hidden
+    #[arg(long, value_name = "DURATION", hide = true, value_parser = parse_stall)]
+    pub inject_stall: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -86,6 +90,10 @@ impl OverrideArgs {
 
 fn parse_bus(text: &str) -> Result<BusKind, String> {
     BusKind::parse(text).ok_or_else(|| format!("`{text}` is not a bus: use memory, kafka or nats"))
+}
+
+fn parse_stall(text: &str) -> Result<std::time::Duration, String> {
+    crate::scenario::parse_duration(text)
 }
 
 fn parse_leak(text: &str) -> Result<Leak, String> {

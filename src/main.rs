@@ -76,7 +76,10 @@ fn run(args: cli::RunArgs) -> i32 {
         results: args.results,
         json: args.json,
         quiet: args.quiet,
-        leaks: args.inject_leak,
+        faults: bus::Faults {
+            leaks: args.inject_leak,
+            stall: args.inject_stall,
+        },
     };
     match runner::run(scenario, options) {
         Ok(status) => status,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::LeakSet;
+use crate::bus::Faults;
 use crate::message::now_ns;
 use crate::probe::{tasks, Probe, Sampler};
 use crate::progress;
@@ -21,7 +21,7 @@ pub struct RunOptions {
     pub results: PathBuf,
     pub json: bool,
     pub quiet: bool,
-    pub leaks: LeakSet,
+    pub faults: Faults,
 }
 
 /// Exit statuses, as DESIGN.md fixes them.
@@ -33,6 +33,7 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 const SAMPLE_EVERY: Duration = Duration::from_millis(25);
 
 pub fn run(scenario: Scenario, opts: RunOptions) -> Result<i32> {
+    tracing::debug!(?scenario, "resolved scenario");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_name("loadrun-worker")
         // idle blocking threads go quickly, so they cannot pass for a leak
@@ -56,7 +57,7 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> Result<i32> {
         progress: progress.as_ref(),
         run_id: &run_id,
         run_hash: u64::from_str_radix(&run_id, 16).unwrap_or(1),
-        leaks: &opts.leaks,
+        faults: &opts.faults,
         interrupt: &interrupt,
     };
     let outcomes = runtime.block_on(stages(&cx, &scenario, &mut results, &timeline))?;

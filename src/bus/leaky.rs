@@ -1,7 +1,8 @@
-//! Leak injection, for proving the verdict: a wrapper around any bus that,
+//! Fault injection, for proving the verdicts: a wrapper around any bus that,
 //! after the real close, deliberately leaves behind a thread, a task, a
-//! file descriptor or heap memory. Reached only through the hidden
-//! `--inject-leak` flag; a run without it never wraps the bus.
+//! file descriptor or heap memory (`--inject-leak`), and the stall the
+//! memory bus applies to its consumers (`--inject-stall`). Both flags are
+//! hidden; a run without them never wraps the bus.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,25 +34,33 @@ impl Leak {
     }
 }
 
-pub type LeakSet = Vec<Leak>;
+/// Faults injected on purpose, to prove that loadrun reports them.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Left behind after each stage's close.
+    pub leaks: Vec<Leak>,
+    /// Memory bus: every worker stops delivering for this long, 100 ms
+    /// after publishing starts (a stalled consumer).
+    pub stall: Option<std::time::Duration>,
+}
 
 /// Heap left behind per injected heap leak.
 const HEAP_LEAK: usize = 64 << 20;
 
-pub fn wrap(bus: Box<dyn Bus>, leaks: &LeakSet) -> Box<dyn Bus> {
-    if leaks.is_empty() {
+pub fn wrap(bus: Box<dyn Bus>, faults: &Faults) -> Box<dyn Bus> {
+    if faults.leaks.is_empty() {
         bus
     } else {
         Box::new(Leaky {
             inner: bus,
-            leaks: leaks.clone(),
+            leaks: faults.leaks.clone(),
         })
     }
 }
 
 struct Leaky {
     inner: Box<dyn Bus>,
-    leaks: LeakSet,
+    leaks: Vec<Leak>,
 }
 
 fn leak(what: Leak) {

@@ -5,13 +5,14 @@
 //! holds and a slow subscriber pushes back on the producers instead of
 //! growing memory.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use parking_lot::RwLock;
 use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{Bus, BusError, Outgoing, Publisher, Topic};
@@ -34,33 +35,65 @@ struct Route {
 
 type Routes = Arc<RwLock<Vec<Route>>>;
 
+/// An injected consumer stall: from 100 ms after the first publisher is
+/// made, no worker delivers for `length`.
+struct Stall {
+    length: Duration,
+    from: OnceLock<Instant>,
+}
+
+impl Stall {
+    async fn wait(&self) {
+        let Some(from) = self.from.get() else { return };
+        let until = *from + self.length;
+        let now = Instant::now();
+        if now >= *from && now < until {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+}
+
 pub struct MemoryBus {
     crew: Crew,
     queues: RwLock<Vec<mpsc::Sender<Envelope>>>,
     routes: Routes,
+    stall: Option<Arc<Stall>>,
 }
 
 impl MemoryBus {
-    pub fn new(spec: &BusSpec) -> MemoryBus {
+    pub fn new(spec: &BusSpec, stall: Option<Duration>) -> MemoryBus {
         let crew = Crew::default();
         let routes: Routes = Arc::default();
+        let stall = stall.map(|length| {
+            Arc::new(Stall {
+                length,
+                from: OnceLock::new(),
+            })
+        });
         let mut queues = Vec::with_capacity(spec.workers);
         for _ in 0..spec.workers {
             let (tx, rx) = mpsc::channel(spec.queue);
-            crew.spawn("memory-worker", work(rx, routes.clone(), crew.token()));
+            let worker = work(rx, routes.clone(), crew.token(), stall.clone());
+            crew.spawn("memory-worker", worker);
             queues.push(tx);
         }
         MemoryBus {
             crew,
             queues: RwLock::new(queues),
             routes,
+            stall,
         }
     }
 }
 
 /// One worker of the keyed pool: takes batches off its queue and hands each
 /// message to the topic's subscribers, in queue order.
-async fn work(mut rx: mpsc::Receiver<Envelope>, routes: Routes, stop: CancellationToken) {
+async fn work(
+    mut rx: mpsc::Receiver<Envelope>,
+    routes: Routes,
+    stop: CancellationToken,
+    stall: Option<Arc<Stall>>,
+) {
     let mut batch = Vec::with_capacity(64);
     loop {
         let got = tokio::select! {
@@ -70,6 +103,12 @@ async fn work(mut rx: mpsc::Receiver<Envelope>, routes: Routes, stop: Cancellati
         };
         if got == 0 {
             return;
+        }
+        if let Some(stall) = &stall {
+            tokio::select! {
+                _ = stall.wait() => {}
+                _ = stop.cancelled() => return,
+            }
         }
         {
             let routes = routes.read();
@@ -131,6 +170,9 @@ impl Bus for MemoryBus {
             return Err(BusError::Failed("the memory bus is closed".into()));
         }
         let partitions = self.routes.read().iter().map(|r| r.partitions).collect();
+        if let Some(stall) = &self.stall {
+            let _ = stall.from.set(Instant::now() + Duration::from_millis(100));
+        }
         Ok(Box::new(MemoryPublisher {
             queues,
             partitions,

@@ -5,7 +5,7 @@
 mod leaky;
 mod memory;
 
-pub use leaky::{Leak, LeakSet};
+pub use leaky::{Faults, Leak};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,10 +104,10 @@ pub struct StageInfo {
 pub async fn connect(
     spec: &BusSpec,
     info: &StageInfo,
-    leaks: &LeakSet,
+    faults: &Faults,
 ) -> Result<Box<dyn Bus>, BusError> {
     let bus: Box<dyn Bus> = match spec.kind {
-        BusKind::Memory => Box::new(memory::MemoryBus::new(spec)),
+        BusKind::Memory => Box::new(memory::MemoryBus::new(spec, faults.stall)),
         other => {
             let _ = info;
             return Err(BusError::Failed(format!(
@@ -116,7 +116,7 @@ pub async fn connect(
             )));
         }
     };
-    Ok(leaky::wrap(bus, leaks))
+    Ok(leaky::wrap(bus, faults))
 }
 
 /// The extra resource a bus kind reports, read by the probe.

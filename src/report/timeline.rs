@@ -1,7 +1,7 @@
 //! timeline.csv: every resource sample of the run, with its time, stage and
-//! phase. Written by the probe as samples are taken (a sample is never held
-//! in memory, so a long stage cannot look like a heap leak) and flushed at
-//! the end of every stage.
+//! phase. Written by the probe as each sample is taken: a sample is never
+//! held in memory (so a long stage cannot look like a heap leak) and a
+//! killed run loses none.
 
 use std::fs::File;
 use std::io::{self, BufWriter};
@@ -21,7 +21,7 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn create(dir: &Path) -> io::Result<Timeline> {
-        let file = BufWriter::with_capacity(64 << 10, File::create(dir.join("timeline.csv"))?);
+        let file = BufWriter::new(File::create(dir.join("timeline.csv"))?);
         let mut out = csv::Writer::from_writer(file);
         let mut header = vec!["time_s", "stage", "bus", "phase"];
         header.extend(RESOURCES.iter().map(|r| match r {
@@ -53,8 +53,12 @@ impl TimelineSink for Timeline {
         ];
         row.extend(r.values.iter().map(|v| v.to_string()));
         row.push(gauge.into());
-        // a failed timeline write must not stop the run; the flush at the
-        // end of the stage reports it
-        let _ = self.out.lock().write_record(&row);
+        // each row goes out whole (one write), so a killed run still leaves
+        // valid CSV; a failed write must not stop the run, and the flush at
+        // the end of the stage reports it
+        let mut out = self.out.lock();
+        if out.write_record(&row).is_ok() {
+            let _ = out.flush();
+        }
     }
 }

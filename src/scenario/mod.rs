@@ -8,7 +8,7 @@ mod raw;
 mod resolved;
 mod validate;
 
-pub use duration::show as show_duration;
+pub use duration::{parse as parse_duration, show as show_duration};
 pub use error::ScenarioError;
 pub use resolved::*;
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{self, Bus, BusError, LeakSet, StageInfo, Topic};
+use crate::bus::{self, Bus, BusError, Faults, StageInfo, Topic};
 use crate::crew::Crew;
 use crate::message::now_ns;
 use crate::metrics::{summarize, Recorder};
@@ -35,7 +35,7 @@ pub struct Context<'a> {
     pub progress: &'a dyn Progress,
     pub run_id: &'a str,
     pub run_hash: u64,
-    pub leaks: &'a LeakSet,
+    pub faults: &'a Faults,
     pub interrupt: &'a CancellationToken,
 }
 
@@ -88,7 +88,7 @@ pub async fn run(cx: &Context<'_>, index: usize, spec: &StageSpec, bus_spec: &Bu
         stage: spec.name.clone(),
     };
     let connected = tokio::select! {
-        r = bus::connect(bus_spec, &info, cx.leaks) => r,
+        r = bus::connect(bus_spec, &info, cx.faults) => r,
         _ = cx.interrupt.cancelled() => Err(BusError::Cancelled),
     };
     let bus = match connected {

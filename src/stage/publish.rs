@@ -86,12 +86,8 @@ pub async fn produce(
             rate => Some(start_ns + (global as u128 * 1_000_000_000 / rate as u128) as u64),
         };
         if let Some(at) = intended {
-            let wait = at.saturating_sub(now_ns());
-            if wait > 200_000 {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_nanos(wait)) => {}
-                    _ = stop.cancelled() => return Stopped::Cancelled,
-                }
+            if !wait_until(at, &stop).await {
+                return Stopped::Cancelled;
             }
         }
         let (topic, key, seq) = share.slot(i);
@@ -141,6 +137,26 @@ pub async fn produce(
         },
         _ = stop.cancelled() => Stopped::Cancelled,
     }
+}
+
+/// Waits until the intended send time, never returning early: the timer
+/// sleeps to within a millisecond (its resolution), then the task yields
+/// until the moment comes. False when cancelled.
+async fn wait_until(at_ns: u64, stop: &CancellationToken) -> bool {
+    let wait = at_ns.saturating_sub(now_ns());
+    if wait > 1_500_000 {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_nanos(wait - 1_000_000)) => {}
+            _ = stop.cancelled() => return false,
+        }
+    }
+    while now_ns() < at_ns {
+        if stop.is_cancelled() {
+            return false;
+        }
+        tokio::task::yield_now().await;
+    }
+    true
 }
 
 #[cfg(test)]
