@@ -39,10 +39,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn bare_channel() -> f64 {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let (tx, mut rx) = mpsc::channel::<bytes::Bytes>(1024);
         let started = Instant::now();
@@ -77,11 +74,7 @@ fn loadrun_rate(binary: &str, results: &std::path::Path) -> f64 {
         .arg(results)
         .output()
         .expect("run loadrun");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let stage = &doc["stages"][0];
     assert_eq!(stage["received"], MESSAGES, "{stage}");
@@ -95,11 +88,7 @@ fn wall_time(binary: &str, results: &std::path::Path) -> f64 {
         .arg(results)
         .output()
         .expect("run loadrun");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let _ = Duration::ZERO;
     started.elapsed().as_secs_f64()
 }

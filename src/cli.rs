@@ -106,10 +106,7 @@ const COMMANDS: [&str; 4] = ["run", "validate", "help", "compare"];
 /// `loadrun FILE` means `loadrun run FILE`: insert the subcommand when the
 /// first argument that is not a flag names none.
 pub fn with_default_command(args: Vec<OsString>) -> Vec<OsString> {
-    let first = args
-        .iter()
-        .skip(1)
-        .find(|a| !a.to_string_lossy().starts_with('-'));
+    let first = args.iter().skip(1).find(|a| !a.to_string_lossy().starts_with('-'));
     let is_flag_only = args.iter().skip(1).all(|a| {
         let a = a.to_string_lossy();
         a == "-h" || a == "--help" || a == "-V" || a == "--version"

@@ -26,11 +26,7 @@ impl Default for Crew {
 
 impl Crew {
     pub fn new(token: CancellationToken) -> Crew {
-        Crew {
-            token,
-            tracker: TaskTracker::new(),
-            handles: Mutex::new(Vec::new()),
-        }
+        Crew { token, tracker: TaskTracker::new(), handles: Mutex::new(Vec::new()) }
     }
 
     pub fn token(&self) -> CancellationToken {
@@ -59,10 +55,7 @@ impl Crew {
     /// Dropping this future leaves the tasks running; call it again.
     pub async fn join(&self, deadline: Duration) -> Vec<String> {
         self.tracker.close();
-        if tokio::time::timeout(deadline, self.tracker.wait())
-            .await
-            .is_ok()
-        {
+        if tokio::time::timeout(deadline, self.tracker.wait()).await.is_ok() {
             self.handles.lock().clear();
             return Vec::new();
         }
@@ -76,11 +69,7 @@ impl Crew {
             handle.abort();
             if !names.iter().any(|n| n.starts_with(label)) {
                 let n = stuck.iter().filter(|(l, _)| l == label).count();
-                names.push(if n == 1 {
-                    label.to_string()
-                } else {
-                    format!("{label} x{n}")
-                });
+                names.push(if n == 1 { label.to_string() } else { format!("{label} x{n}") });
             }
         }
         // aborted tasks end at their next await; give them a moment to go

@@ -35,10 +35,7 @@ fn main() -> ExitCode {
         }
     };
     let status = match cli.command {
-        Command::Validate {
-            scenario,
-            overrides,
-        } => validate(&scenario, &overrides),
+        Command::Validate { scenario, overrides } => validate(&scenario, &overrides),
         Command::Run(args) => run(args),
     };
     ExitCode::from(status as u8)
@@ -76,19 +73,14 @@ fn run(args: cli::RunArgs) -> i32 {
         results: args.results,
         json: args.json,
         quiet: args.quiet,
-        faults: bus::Faults {
-            leaks: args.inject_leak,
-            stall: args.inject_stall,
-        },
+        faults: bus::Faults { leaks: args.inject_leak, stall: args.inject_stall },
     };
     match runner::run(scenario, options) {
         Ok(status) => status,
         Err(e) => {
             eprintln!("loadrun: {e:#}");
             // nothing ran yet when the results cannot be written
-            if e.chain()
-                .any(|c| c.downcast_ref::<std::io::Error>().is_some())
-            {
+            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some()) {
                 EXIT_USAGE
             } else {
                 EXIT_FAILED
@@ -100,8 +92,5 @@ fn run(args: cli::RunArgs) -> i32 {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOADRUN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }

@@ -64,19 +64,14 @@ impl Header {
 pub fn now_ns() -> u64 {
     static OFFSET: OnceLock<u64> = OnceLock::new();
     let offset = *OFFSET.get_or_init(|| {
-        let epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         (epoch.as_nanos() as u64).saturating_sub(monotonic_ns())
     });
     offset + monotonic_ns()
 }
 
 fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: ts is a valid timespec to write into; CLOCK_MONOTONIC exists
     // on every Linux
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
@@ -106,10 +101,7 @@ mod tests {
         let mut buf = vec![0u8; 64];
         h.write(&mut buf);
         assert_eq!(Header::read(&buf), Some(h));
-        assert_eq!(
-            Header::read(b"hello world, not a loadrun message at all"),
-            None
-        );
+        assert_eq!(Header::read(b"hello world, not a loadrun message at all"), None);
         assert_eq!(Header::read(&buf[..10]), None);
     }
 

@@ -30,9 +30,7 @@ pub fn choose(quiet: bool) -> Box<dyn Progress> {
     if quiet {
         Box::new(Quiet)
     } else if std::io::stderr().is_terminal() {
-        Box::new(Bars {
-            bar: Mutex::new(None),
-        })
+        Box::new(Bars { bar: Mutex::new(None) })
     } else {
         Box::new(Lines)
     }

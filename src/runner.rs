@@ -38,6 +38,7 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> Result<i32> {
         .thread_name("loadrun-worker")
         // idle blocking threads go quickly, so they cannot pass for a leak
         .thread_keep_alive(Duration::from_millis(200))
+        .on_thread_park(crate::probe::alloc::release_if_asked)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -105,10 +106,7 @@ fn exit_status(outcomes: &[Outcome], interrupted: bool) -> i32 {
         EXIT_INTERRUPTED
     } else if outcomes.iter().any(|o| o.unreachable) {
         EXIT_USAGE
-    } else if outcomes
-        .iter()
-        .any(|o| o.status != Status::Ok || o.checks_failed())
-    {
+    } else if outcomes.iter().any(|o| o.status != Status::Ok || o.checks_failed()) {
         EXIT_FAILED
     } else {
         EXIT_OK
@@ -119,10 +117,9 @@ fn exit_status(outcomes: &[Outcome], interrupted: bool) -> i32 {
 /// still written); a second one exits at once.
 async fn watch_signals(interrupt: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
+    let (Ok(mut int), Ok(mut term)) =
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
         tracing::warn!("cannot watch for signals; Ctrl-C will end the run without records");
         return;
     };

@@ -14,10 +14,7 @@ fn paced(s: &Scratch, workers: u32, queue: u32) -> String {
         "[bus]\nworkers = {workers}\nqueue = {queue}\n\n[[stage]]\nname = \"paced\"\n\
          messages = 3000\nrate = 2000\nkeys = 10\n"
     );
-    s.scenario("paced.toml", &body)
-        .to_str()
-        .unwrap()
-        .to_string()
+    s.scenario("paced.toml", &body).to_str().unwrap().to_string()
 }
 
 fn e2e_with_stall(
@@ -38,21 +35,12 @@ fn a_stalled_consumer_shows_as_latency_that_grows_with_the_stall() {
     let long = e2e_with_stall(256, 1024, "800ms");
     for (row, stall_us) in [(&short, 100_000.0), (&long, 800_000.0)] {
         let max = num(row, "e2e_max_us");
-        assert!(
-            max >= 0.9 * stall_us,
-            "max {max}us hides a {stall_us}us stall: {row:?}"
-        );
+        assert!(max >= 0.9 * stall_us, "max {max}us hides a {stall_us}us stall: {row:?}");
         assert_eq!(num(row, "lost"), 0.0, "{row:?}");
     }
     // 0.7 s of the 1.5 s stage's messages waited behind the longer stall
-    assert!(
-        num(&long, "e2e_p99_us") > 4.0 * num(&short, "e2e_p99_us"),
-        "{short:?} {long:?}"
-    );
-    assert!(
-        num(&long, "e2e_p50_us") > num(&short, "e2e_p50_us"),
-        "{short:?} {long:?}"
-    );
+    assert!(num(&long, "e2e_p99_us") > 4.0 * num(&short, "e2e_p99_us"), "{short:?} {long:?}");
+    assert!(num(&long, "e2e_p50_us") > num(&short, "e2e_p50_us"), "{short:?} {long:?}");
 }
 
 #[test]
@@ -62,10 +50,7 @@ fn a_producer_held_back_by_a_full_queue_cannot_hide_the_stall() {
     let row = e2e_with_stall(1, 1, "600ms");
     assert!(num(&row, "e2e_max_us") >= 540_000.0, "{row:?}");
     assert!(num(&row, "e2e_p99_us") >= 300_000.0, "{row:?}");
-    assert!(
-        num(&row, "slip_max_us") >= 300_000.0,
-        "the producers fell behind: {row:?}"
-    );
+    assert!(num(&row, "slip_max_us") >= 300_000.0, "the producers fell behind: {row:?}");
 }
 
 fn spawn(s: &Scratch, scenario: &str) -> Child {
@@ -116,37 +101,17 @@ fn sigint_records_the_running_stage_as_interrupted_keeps_the_rest_and_exits_130(
     let sent_at = Instant::now();
     signal(&child, libc::SIGINT);
     let out = child.wait_with_output().unwrap();
-    assert!(
-        sent_at.elapsed() < Duration::from_secs(20),
-        "took {:?}",
-        sent_at.elapsed()
-    );
+    assert!(sent_at.elapsed() < Duration::from_secs(20), "took {:?}", sent_at.elapsed());
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let dir = s.result_dir();
     let rows = csv_rows(&dir.join("summary.csv"));
     assert_eq!(rows.len(), 2, "{rows:?}");
-    assert_eq!(
-        (rows[0]["stage"].as_str(), rows[0]["status"].as_str()),
-        ("quick", "ok")
-    );
-    assert_eq!(
-        (rows[1]["stage"].as_str(), rows[1]["status"].as_str()),
-        ("slow", "interrupted")
-    );
-    assert!(
-        num(&rows[1], "sent") > 0.0 && num(&rows[1], "sent") < 100_000.0,
-        "{:?}",
-        rows[1]
-    );
+    assert_eq!((rows[0]["stage"].as_str(), rows[0]["status"].as_str()), ("quick", "ok"));
+    assert_eq!((rows[1]["stage"].as_str(), rows[1]["status"].as_str()), ("slow", "interrupted"));
+    assert!(num(&rows[1], "sent") > 0.0 && num(&rows[1], "sent") < 100_000.0, "{:?}", rows[1]);
     let resources = csv_rows(&dir.join("resources.csv"));
-    assert!(
-        resources.iter().any(|r| r["stage"] == "slow"),
-        "the interrupted stage settles too"
-    );
-    assert!(
-        resources.iter().all(|r| r["verdict"] == "clean"),
-        "{resources:?}"
-    );
+    assert!(resources.iter().any(|r| r["stage"] == "slow"), "the interrupted stage settles too");
+    assert!(resources.iter().all(|r| r["verdict"] == "clean"), "{resources:?}");
 }
 
 #[test]
@@ -186,10 +151,7 @@ fn a_second_signal_exits_at_once() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "a second signal must exit at once"
-        );
+        assert!(started.elapsed() < Duration::from_secs(5), "a second signal must exit at once");
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(130));
@@ -212,16 +174,10 @@ fn kill_9_mid_run_leaves_valid_csv_for_every_finished_stage() {
         let rows = csv_rows(&dir.join(file));
         assert!(!rows.is_empty(), "{file} is empty");
         let width = rows[0].len();
-        assert!(
-            rows.iter().all(|r| r.len() == width),
-            "{file} has a torn row"
-        );
+        assert!(rows.iter().all(|r| r.len() == width), "{file} has a torn row");
     }
     let timeline = csv_rows(&dir.join("timeline.csv"));
-    assert!(
-        timeline.iter().any(|r| r["stage"] == "slow"),
-        "samples of the killed stage are kept"
-    );
+    assert!(timeline.iter().any(|r| r["stage"] == "slow"), "samples of the killed stage are kept");
 }
 
 #[test]
@@ -247,16 +203,11 @@ fn a_secret_from_the_environment_never_reaches_a_result_file_or_the_output() {
     for entry in std::fs::read_dir(&dir).unwrap().flatten() {
         let content = std::fs::read(entry.path()).unwrap();
         assert!(
-            !content
-                .windows(secret.len())
-                .any(|w| w == secret.as_bytes()),
+            !content.windows(secret.len()).any(|w| w == secret.as_bytes()),
             "{:?} contains the secret",
             entry.path()
         );
     }
     let resolved = std::fs::read_to_string(dir.join("scenario.toml")).unwrap();
-    assert!(
-        resolved.contains("\"sasl.password\" = \"<redacted>\""),
-        "{resolved}"
-    );
+    assert!(resolved.contains("\"sasl.password\" = \"<redacted>\""), "{resolved}");
 }

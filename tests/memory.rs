@@ -12,18 +12,11 @@ fn extreme_ladder_delivers_everything_once_in_order_and_settles_clean() {
     let dir = s.result_dir();
     assert_clean_and_complete(&dir);
     let summary = csv_rows(&dir.join("summary.csv"));
-    let stages: Vec<(&str, f64)> = summary
-        .iter()
-        .map(|r| (r["stage"].as_str(), num(r, "messages")))
-        .collect();
+    let stages: Vec<(&str, f64)> =
+        summary.iter().map(|r| (r["stage"].as_str(), num(r, "messages"))).collect();
     assert_eq!(
         stages,
-        vec![
-            ("low", 500.0),
-            ("medium", 2000.0),
-            ("high", 5000.0),
-            ("extreme", 10000.0)
-        ]
+        vec![("low", 500.0), ("medium", 2000.0), ("high", 5000.0), ("extreme", 10000.0)]
     );
     assert!(summary.iter().all(|r| r["bus"] == "memory"));
 }
@@ -55,52 +48,32 @@ fn every_result_file_is_written_with_the_fixed_columns() {
     let resolved = std::fs::read_to_string(dir.join("scenario.toml")).unwrap();
     assert!(resolved.contains("messages = 500") && resolved.contains("timeout = \"2m\""));
 
-    let resources: Vec<String> = csv_rows(&dir.join("resources.csv"))
-        .into_iter()
-        .map(|r| r["resource"].clone())
-        .collect();
+    let resources: Vec<String> =
+        csv_rows(&dir.join("resources.csv")).into_iter().map(|r| r["resource"].clone()).collect();
     for wanted in ["threads", "tasks", "fds", "rss_bytes", "heap_bytes"] {
-        assert!(
-            resources.iter().any(|r| r == wanted),
-            "{wanted} missing from {resources:?}"
-        );
+        assert!(resources.iter().any(|r| r == wanted), "{wanted} missing from {resources:?}");
     }
-    let phases: Vec<String> = csv_rows(&dir.join("timeline.csv"))
-        .into_iter()
-        .map(|r| r["phase"].clone())
-        .collect();
+    let phases: Vec<String> =
+        csv_rows(&dir.join("timeline.csv")).into_iter().map(|r| r["phase"].clone()).collect();
     for wanted in ["baseline", "publish", "close", "settle"] {
-        assert!(
-            phases.iter().any(|p| p == wanted),
-            "{wanted} missing from {phases:?}"
-        );
+        assert!(phases.iter().any(|p| p == wanted), "{wanted} missing from {phases:?}");
     }
     // the peak shows the 256 workers the stage started and stopped
     let tasks = csv_rows(&dir.join("resources.csv"))
         .into_iter()
         .find(|r| r["resource"] == "tasks")
         .unwrap();
-    assert!(
-        num(&tasks, "peak") >= num(&tasks, "baseline") + 256.0,
-        "{tasks:?}"
-    );
+    assert!(num(&tasks, "peak") >= num(&tasks, "baseline") + 256.0, "{tasks:?}");
 }
 
 #[test]
 fn injected_leaks_are_each_reported_and_named() {
     let s = Scratch::new();
-    let scenario = s.scenario(
-        "leaky.toml",
-        "[[stage]]\nname = \"only\"\nmessages = 200\nsettle = \"3s\"\n",
-    );
+    let scenario =
+        s.scenario("leaky.toml", "[[stage]]\nname = \"only\"\nmessages = 200\nsettle = \"3s\"\n");
     let path = scenario.to_str().unwrap();
     let out = s.run(&[path, "--inject-leak", "thread,task,fd,heap"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "a leak must fail the run: {}",
-        text(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(1), "a leak must fail the run: {}", text(&out.stderr));
     let rows = csv_rows(&s.result_dir().join("resources.csv"));
     let row = |name: &str| rows.iter().find(|r| r["resource"] == name).unwrap().clone();
     for (resource, named) in [
@@ -112,20 +85,13 @@ fn injected_leaks_are_each_reported_and_named() {
     ] {
         let r = row(resource);
         assert_eq!(r["verdict"], "leaked", "{r:?}");
-        assert!(
-            r["left_behind"].contains(named),
-            "{resource} should name {named}: {r:?}"
-        );
+        assert!(r["left_behind"].contains(named), "{resource} should name {named}: {r:?}");
         assert!(num(&r, "delta") > 0.0, "{r:?}");
     }
     assert_eq!(row("fds_socket")["verdict"], "clean");
     let summary = csv_rows(&s.result_dir().join("summary.csv"));
     assert_eq!(summary[0]["verdict"], "leaked");
-    assert!(
-        text(&out.stdout).contains("leaky-thread"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert!(text(&out.stdout).contains("leaky-thread"), "{}", text(&out.stdout));
 }
 
 #[test]
@@ -133,10 +99,7 @@ fn twenty_clean_stages_in_a_row_raise_no_false_alarm() {
     let s = Scratch::new();
     let mut scenario = String::from("[defaults]\ntopics = 3\nkeys = 50\nsettle = \"5s\"\n");
     for i in 0..20 {
-        scenario.push_str(&format!(
-            "\n[[stage]]\nname = \"s{i}\"\nmessages = {}\n",
-            500 + i * 250
-        ));
+        scenario.push_str(&format!("\n[[stage]]\nname = \"s{i}\"\nmessages = {}\n", 500 + i * 250));
     }
     let path = s.scenario("twenty.toml", &scenario);
     let out = s.run(&[path.to_str().unwrap()]);
@@ -156,14 +119,8 @@ fn an_impossible_threshold_fails_the_run_and_is_named() {
     let out = s.run(&[path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    let line = stdout
-        .lines()
-        .find(|l| l.contains("e2e_p99"))
-        .expect("a threshold row");
-    assert!(
-        line.contains("FAIL") && line.contains("<= 1ns") && line.contains("tight"),
-        "{line}"
-    );
+    let line = stdout.lines().find(|l| l.contains("e2e_p99")).expect("a threshold row");
+    assert!(line.contains("FAIL") && line.contains("<= 1ns") && line.contains("tight"), "{line}");
 }
 
 #[test]
@@ -184,11 +141,7 @@ fn run_subcommand_is_the_same_as_the_bare_form() {
     let s = Scratch::new();
     let out = s.run(&["run", "scenarios/low.toml", "--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(
-        out.stdout.is_empty(),
-        "--quiet prints nothing: {}",
-        text(&out.stdout)
-    );
+    assert!(out.stdout.is_empty(), "--quiet prints nothing: {}", text(&out.stdout));
     assert_clean_and_complete(&s.result_dir());
 }
 
@@ -223,10 +176,7 @@ fn a_fixed_rate_stage_takes_as_long_as_its_rate_says() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let row = &csv_rows(&s.result_dir().join("summary.csv"))[0];
     let duration = num(row, "duration_s");
-    assert!(
-        (0.45..2.0).contains(&duration),
-        "2000 at 4000/s takes about 0.5s, took {duration}"
-    );
+    assert!((0.45..2.0).contains(&duration), "2000 at 4000/s takes about 0.5s, took {duration}");
     let rate = num(row, "send_rate");
     assert!((3000.0..4600.0).contains(&rate), "send rate {rate}");
 }

@@ -22,32 +22,19 @@ fn rejects(body: &str, wanted: &[&str]) {
 fn zero_messages_names_the_stage_line_and_value() {
     rejects(
         "[[stage]]\nname = \"high\"\nmessages = 0\n",
-        &[
-            "bad.toml:3:",
-            "stage 'high'",
-            "messages must be at least 1, got 0",
-        ],
+        &["bad.toml:3:", "stage 'high'", "messages must be at least 1, got 0"],
     );
 }
 
 #[test]
 fn an_unknown_key_is_named_with_its_table() {
-    rejects(
-        "[[stage]]\nmessages = 5\nmesages = 5\n",
-        &["bad.toml:3:", "unknown field `mesages`"],
-    );
+    rejects("[[stage]]\nmessages = 5\nmesages = 5\n", &["bad.toml:3:", "unknown field `mesages`"]);
     rejects(
         "[bus]\nkind = \"memory\"\ncolour = 1\n[[stage]]\nmessages = 1\n",
         &["colour", "[bus]"],
     );
-    rejects(
-        "[[stage]]\nmessages = 1\n[thresholds]\ne2e_p98 = \"1s\"\n",
-        &["e2e_p98"],
-    );
-    rejects(
-        "surprise = true\n[[stage]]\nmessages = 1\n",
-        &["bad.toml:1:", "surprise"],
-    );
+    rejects("[[stage]]\nmessages = 1\n[thresholds]\ne2e_p98 = \"1s\"\n", &["e2e_p98"]);
+    rejects("surprise = true\n[[stage]]\nmessages = 1\n", &["bad.toml:1:", "surprise"]);
 }
 
 #[test]
@@ -56,18 +43,12 @@ fn a_bad_duration_names_key_and_value() {
         "[defaults]\ntimeout = \"2 fortnights\"\n[[stage]]\nmessages = 1\n",
         &["bad.toml:2:", "[defaults]", "timeout", "2 fortnights"],
     );
-    rejects(
-        "[[stage]]\nmessages = 1\nsettle = \"30\"\n",
-        &["settle", "has no unit"],
-    );
+    rejects("[[stage]]\nmessages = 1\nsettle = \"30\"\n", &["settle", "has no unit"]);
 }
 
 #[test]
 fn wrong_types_and_unknown_bus_kinds_are_refused() {
-    rejects(
-        "[[stage]]\nmessages = \"many\"\n",
-        &["bad.toml:2:", "messages"],
-    );
+    rejects("[[stage]]\nmessages = \"many\"\n", &["bad.toml:2:", "messages"]);
     rejects(
         "[bus]\nkind = \"carrier-pigeon\"\n[[stage]]\nmessages = 1\n",
         &["bad.toml:2:", "kind must be one of", "carrier-pigeon"],
@@ -76,18 +57,12 @@ fn wrong_types_and_unknown_bus_kinds_are_refused() {
 
 #[test]
 fn negative_and_absurd_sizes_are_refused() {
-    rejects(
-        "[[stage]]\nmessages = -5\n",
-        &["messages must be at least 1, got -5"],
-    );
+    rejects("[[stage]]\nmessages = -5\n", &["messages must be at least 1, got -5"]);
     rejects(
         "[[stage]]\nmessages = 1\nmessage_size = 10\n",
         &["message_size must be at least 36, got 10"],
     );
-    rejects(
-        "[[stage]]\nmessages = 1\nproducers = 100000\n",
-        &["producers must be at most"],
-    );
+    rejects("[[stage]]\nmessages = 1\nproducers = 100000\n", &["producers must be at most"]);
 }
 
 #[test]
@@ -98,10 +73,7 @@ fn stages_must_exist_and_have_unique_names() {
         "[[stage]]\nname = \"a\"\nmessages = 1\n[[stage]]\nname = \"a\"\nmessages = 2\n",
         &["bad.toml:5:", "\"a\" is used by an earlier stage"],
     );
-    rejects(
-        "[[stage]]\nname = \"a\"\n",
-        &["stage 'a'", "messages is required"],
-    );
+    rejects("[[stage]]\nname = \"a\"\n", &["stage 'a'", "messages is required"]);
 }
 
 #[test]
@@ -114,11 +86,7 @@ fn syntax_errors_empty_files_and_binary_garbage_are_refused() {
     std::fs::write(&path, [0xff, 0xfe, 0x00, 0x80, 0x41]).unwrap();
     let out = loadrun(&["validate", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("not UTF-8"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("not UTF-8"), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -128,11 +96,7 @@ fn a_missing_file_or_a_directory_is_refused() {
     assert!(text(&out.stderr).contains("no/such/file.toml"));
     let out = loadrun(&["scenarios"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("is a directory"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("is a directory"), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -143,10 +107,7 @@ fn bad_command_line_values_exit_2() {
     let out = loadrun(&["validate", "scenarios/extreme.toml", "--stage", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("--stage nope") && stderr.contains("low, medium"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("--stage nope") && stderr.contains("low, medium"), "{stderr}");
 }
 
 #[test]
@@ -162,12 +123,7 @@ fn shipped_scenarios_validate() {
     for file in std::fs::read_dir("scenarios").unwrap().flatten() {
         let path = file.path();
         let out = loadrun(&["validate", path.to_str().unwrap()]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{path:?}: {}",
-            text(&out.stderr)
-        );
+        assert_eq!(out.status.code(), Some(0), "{path:?}: {}", text(&out.stderr));
     }
 }
 
@@ -176,16 +132,9 @@ fn an_unwritable_results_directory_fails_before_any_load() {
     let s = Scratch::new();
     let blocker = s.path().join("file");
     std::fs::write(&blocker, "not a directory").unwrap();
-    let out = loadrun(&[
-        "scenarios/low.toml",
-        "--results",
-        blocker.join("x").to_str().unwrap(),
-    ]);
+    let out = loadrun(&["scenarios/low.toml", "--results", blocker.join("x").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("results"), "{stderr}");
-    assert!(
-        !stderr.contains("stage low"),
-        "no stage may start: {stderr}"
-    );
+    assert!(!stderr.contains("stage low"), "no stage may start: {stderr}");
 }

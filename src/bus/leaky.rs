@@ -51,10 +51,7 @@ pub fn wrap(bus: Box<dyn Bus>, faults: &Faults) -> Box<dyn Bus> {
     if faults.leaks.is_empty() {
         bus
     } else {
-        Box::new(Leaky {
-            inner: bus,
-            leaks: faults.leaks.clone(),
-        })
+        Box::new(Leaky { inner: bus, leaks: faults.leaks.clone() })
     }
 }
 
@@ -66,11 +63,9 @@ struct Leaky {
 fn leak(what: Leak) {
     match what {
         Leak::Thread => {
-            let spawned = std::thread::Builder::new()
-                .name("leaky-thread".into())
-                .spawn(|| loop {
-                    std::thread::park();
-                });
+            let spawned = std::thread::Builder::new().name("leaky-thread".into()).spawn(|| loop {
+                std::thread::park();
+            });
             drop(spawned);
         }
         Leak::Task => tasks::spawn_detached("leaky-task", std::future::pending()),

@@ -15,7 +15,7 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Bus, BusError, Outgoing, Publisher, Topic};
+use super::{Bus, BusError, Offer, Outgoing, Publisher, Topic};
 use crate::crew::Crew;
 use crate::metrics::Recorder;
 use crate::scenario::BusSpec;
@@ -64,12 +64,7 @@ impl MemoryBus {
     pub fn new(spec: &BusSpec, stall: Option<Duration>) -> MemoryBus {
         let crew = Crew::default();
         let routes: Routes = Arc::default();
-        let stall = stall.map(|length| {
-            Arc::new(Stall {
-                length,
-                from: OnceLock::new(),
-            })
-        });
+        let stall = stall.map(|length| Arc::new(Stall { length, from: OnceLock::new() }));
         let mut queues = Vec::with_capacity(spec.workers);
         for _ in 0..spec.workers {
             let (tx, rx) = mpsc::channel(spec.queue);
@@ -77,12 +72,7 @@ impl MemoryBus {
             crew.spawn("memory-worker", worker);
             queues.push(tx);
         }
-        MemoryBus {
-            crew,
-            queues: RwLock::new(queues),
-            routes,
-            stall,
-        }
+        MemoryBus { crew, queues: RwLock::new(queues), routes, stall }
     }
 }
 
@@ -133,10 +123,7 @@ impl Bus for MemoryBus {
         let mut routes = self.routes.write();
         routes.clear();
         for t in topics {
-            routes.push(Route {
-                partitions: t.partitions.max(1),
-                subscribers: Vec::new(),
-            });
+            routes.push(Route { partitions: t.partitions.max(1), subscribers: Vec::new() });
         }
         Ok(())
     }
@@ -150,9 +137,7 @@ impl Bus for MemoryBus {
         let mut routes = self.routes.write();
         if routes.len() < topics.len() {
             let missing = &topics[routes.len()].name;
-            return Err(BusError::Failed(format!(
-                "topic {missing} was not provisioned"
-            )));
+            return Err(BusError::Failed(format!("topic {missing} was not provisioned")));
         }
         for route in routes.iter_mut().take(topics.len()) {
             route.subscribers.push(recorder.clone());
@@ -173,11 +158,7 @@ impl Bus for MemoryBus {
         if let Some(stall) = &self.stall {
             let _ = stall.from.set(Instant::now() + Duration::from_millis(100));
         }
-        Ok(Box::new(MemoryPublisher {
-            queues,
-            partitions,
-            recorder,
-        }))
+        Ok(Box::new(MemoryPublisher { queues, partitions, recorder }))
     }
 
     async fn close(&self, deadline: Duration) -> Result<Vec<String>, BusError> {
@@ -205,23 +186,32 @@ impl MemoryPublisher {
     }
 }
 
+fn closed() -> BusError {
+    BusError::Failed("the memory bus closed while publishing".into())
+}
+
 #[async_trait]
 impl Publisher for MemoryPublisher {
+    fn offer(&mut self, msg: Outgoing) -> Offer {
+        let queue = self.queue_for(msg.topic, msg.header.key);
+        let Outgoing { header, topic, payload } = msg;
+        match queue.try_send(Envelope { topic, payload }) {
+            Ok(()) => {
+                // a message is acknowledged when its worker's queue accepts it
+                self.recorder.acked(&header);
+                Offer::Taken
+            }
+            Err(TrySendError::Full(env)) => {
+                Offer::Busy(Outgoing { header, topic, payload: env.payload })
+            }
+            Err(TrySendError::Closed(_)) => Offer::Failed(closed()),
+        }
+    }
+
     async fn send(&mut self, msg: Outgoing) -> Result<(), BusError> {
         let queue = self.queue_for(msg.topic, msg.header.key);
-        let envelope = Envelope {
-            topic: msg.topic,
-            payload: msg.payload,
-        };
-        let closed = || BusError::Failed("the memory bus closed while publishing".into());
-        match queue.try_send(envelope) {
-            Ok(()) => {}
-            Err(TrySendError::Full(envelope)) => {
-                queue.send(envelope).await.map_err(|_| closed())?
-            }
-            Err(TrySendError::Closed(_)) => return Err(closed()),
-        }
-        // a message is acknowledged when its worker's queue accepts it
+        let envelope = Envelope { topic: msg.topic, payload: msg.payload };
+        queue.send(envelope).await.map_err(|_| closed())?;
         self.recorder.acked(&msg.header);
         Ok(())
     }

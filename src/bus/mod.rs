@@ -47,8 +47,24 @@ pub struct Outgoing {
     pub payload: Bytes,
 }
 
+/// The answer to `Publisher::offer`.
+pub enum Offer {
+    /// The bus took the message.
+    Taken,
+    Failed(BusError),
+    /// The bus cannot take it without waiting: `send` it.
+    Busy(Outgoing),
+}
+
 #[async_trait]
 pub trait Publisher: Send {
+    /// Hands a message over if the bus can take it without waiting. The
+    /// producer loop tries this first, so a bus with room costs no future
+    /// per message.
+    fn offer(&mut self, msg: Outgoing) -> Offer {
+        Offer::Busy(msg)
+    }
+
     /// Hands a message to the bus, waiting while the bus pushes back. The
     /// acknowledgement (or its failure) reaches the recorder later.
     ///

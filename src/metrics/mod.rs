@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 
 use crate::message::{now_ns, Header};
 
-const SHARDS: usize = 8;
+const SHARDS: usize = 64;
 const STRIPES: usize = 8;
 
 /// Keeps each lock on its own cache line, so two cores updating neighbours
@@ -24,25 +24,26 @@ const STRIPES: usize = 8;
 #[repr(align(128))]
 struct Padded<T>(T);
 
-/// Delivery state for the (topic, key) pairs that hash to one shard.
+/// Order state for the (topic, key) pairs that hash to one shard: many
+/// small shards, so two threads rarely want the same one.
 struct Shard {
-    e2e: Hist,
     keys: Vec<KeyOrder>,
     received: u64,
     duplicated: u64,
     reordered: u64,
     bytes: u64,
+}
+
+/// Latency state, striped by thread: deliveries and acknowledgements arrive
+/// on whatever thread the bus calls back on, and each thread keeps to its
+/// own stripe (and its own histograms, which are large).
+struct Stripe {
+    publish: Hist,
+    e2e: Hist,
+    acked: u64,
     /// Arrival time of the first and last counted message.
     first_rx_ns: u64,
     last_rx_ns: u64,
-}
-
-/// Acknowledgement state, striped by thread: acknowledgements arrive on
-/// whatever thread the bus calls back on, and each thread keeps to its own
-/// stripe.
-struct Stripe {
-    publish: Hist,
-    acked: u64,
 }
 
 /// What one producer sent; only that producer writes it.
@@ -110,14 +111,11 @@ impl Recorder {
         let shards = (0..SHARDS)
             .map(|i| {
                 Padded(Mutex::new(Shard {
-                    e2e: new_hist(),
                     keys: vec![KeyOrder::default(); pairs.saturating_sub(i).div_ceil(SHARDS)],
                     received: 0,
                     duplicated: 0,
                     reordered: 0,
                     bytes: 0,
-                    first_rx_ns: u64::MAX,
-                    last_rx_ns: 0,
                 }))
             })
             .collect();
@@ -125,18 +123,15 @@ impl Recorder {
             .map(|_| {
                 Padded(Mutex::new(Stripe {
                     publish: new_hist(),
+                    e2e: new_hist(),
                     acked: 0,
+                    first_rx_ns: u64::MAX,
+                    last_rx_ns: 0,
                 }))
             })
             .collect();
         let tallies = (0..producers.max(1))
-            .map(|_| {
-                Padded(Mutex::new(Tally {
-                    slip: new_hist(),
-                    sent: 0,
-                    bytes: 0,
-                }))
-            })
+            .map(|_| Padded(Mutex::new(Tally { slip: new_hist(), sent: 0, bytes: 0 })))
             .collect();
         Recorder {
             run,
@@ -223,10 +218,12 @@ impl Recorder {
         }
         shard.received += 1;
         shard.bytes += payload.len() as u64;
+        drop(shard);
         if !header.warmup {
-            record(&mut shard.e2e, now.saturating_sub(header.sent_ns));
-            shard.first_rx_ns = shard.first_rx_ns.min(now);
-            shard.last_rx_ns = shard.last_rx_ns.max(now);
+            let mut stripe = self.stripes[stripe()].0.lock();
+            record(&mut stripe.e2e, now.saturating_sub(header.sent_ns));
+            stripe.first_rx_ns = stripe.first_rx_ns.min(now);
+            stripe.last_rx_ns = stripe.last_rx_ns.max(now);
         }
     }
 
@@ -274,14 +271,12 @@ impl Recorder {
             last_rx_ns: 0,
         };
         // same bounds everywhere, so adding cannot fail
-        for shard in &self.shards {
-            let s = shard.0.lock();
+        for stripe in &self.stripes {
+            let s = stripe.0.lock();
+            let _ = out.publish.add(&s.publish);
             let _ = out.e2e.add(&s.e2e);
             out.first_rx_ns = out.first_rx_ns.min(s.first_rx_ns);
             out.last_rx_ns = out.last_rx_ns.max(s.last_rx_ns);
-        }
-        for stripe in &self.stripes {
-            let _ = out.publish.add(&stripe.0.lock().publish);
         }
         for tally in &self.tallies {
             let _ = out.slip.add(&tally.0.lock().slip);
@@ -295,15 +290,7 @@ mod tests {
     use super::*;
 
     fn message(key: u32, seq: u64) -> Vec<u8> {
-        let h = Header {
-            warmup: false,
-            run: 1,
-            stage: 0,
-            topic: 0,
-            key,
-            seq,
-            sent_ns: now_ns(),
-        };
+        let h = Header { warmup: false, run: 1, stage: 0, topic: 0, key, seq, sent_ns: now_ns() };
         let mut buf = vec![0; 64];
         h.write(&mut buf);
         buf
@@ -319,10 +306,7 @@ mod tests {
         }
         r.delivered(b"some other program's message");
         let c = r.counts();
-        assert_eq!(
-            (c.sent, c.received, c.duplicated, c.reordered),
-            (7, 6, 1, 1)
-        );
+        assert_eq!((c.sent, c.received, c.duplicated, c.reordered), (7, 6, 1, 1));
         assert_eq!((c.lost, c.foreign), (1, 1));
         assert_eq!(r.latencies().e2e.len(), 6);
     }

@@ -28,11 +28,7 @@ impl KeyOrder {
     pub fn arrive(&mut self, seq: u64) -> Arrival {
         if seq >= self.next {
             let shift = seq - self.next + 1;
-            self.seen = if shift >= WINDOW {
-                0
-            } else {
-                self.seen << shift
-            };
+            self.seen = if shift >= WINDOW { 0 } else { self.seen << shift };
             self.seen |= 1;
             self.next = seq + 1;
             return Arrival::InOrder;
@@ -69,10 +65,7 @@ mod tests {
     #[test]
     fn a_repeat_is_a_duplicate_and_a_swap_is_late() {
         use Arrival::*;
-        assert_eq!(
-            run(&[0, 1, 1, 2]),
-            vec![InOrder, InOrder, Duplicate, InOrder]
-        );
+        assert_eq!(run(&[0, 1, 1, 2]), vec![InOrder, InOrder, Duplicate, InOrder]);
         assert_eq!(run(&[0, 2, 1, 3]), vec![InOrder, InOrder, Late, InOrder]);
         assert_eq!(run(&[0, 2, 1, 1]), vec![InOrder, InOrder, Late, Duplicate]);
     }

@@ -179,10 +179,7 @@ impl Probe {
             peak: Reading::default(),
             sink: None,
         };
-        Probe {
-            runtime,
-            state: Mutex::new(state),
-        }
+        Probe { runtime, state: Mutex::new(state) }
     }
 
     pub fn set_sink(&self, sink: Box<dyn TimelineSink>) {
@@ -224,18 +221,11 @@ impl Probe {
     fn read(&self, named: bool) -> (Reading, Detail) {
         let mut s = self.state.lock();
         let fds = proc::fd_targets();
-        let threads = if named {
-            proc::thread_names()
-        } else {
-            Vec::new()
-        };
+        let threads = if named { proc::thread_names() } else { Vec::new() };
         let counts = proc::classify(&fds);
         let mut values = [0u64; RESOURCES.len()];
-        values[Resource::Threads.index()] = if named {
-            threads.len() as u64
-        } else {
-            proc::thread_count()
-        };
+        values[Resource::Threads.index()] =
+            if named { threads.len() as u64 } else { proc::thread_count() };
         values[Resource::Tasks.index()] = self.runtime.metrics().num_alive_tasks() as u64;
         values[Resource::Fds.index()] = counts.total;
         values[Resource::FdSockets.index()] = counts.sockets;
@@ -245,35 +235,18 @@ impl Probe {
         values[Resource::Rss.index()] = proc::rss_bytes();
         values[Resource::Heap.index()] = alloc::heap_in_use();
         values[Resource::BusThreads.index()] = s.gauge.map(|g| (g.read)()).unwrap_or(0);
-        let reading = Reading {
-            at_ns: now_ns(),
-            values,
-        };
+        let reading = Reading { at_ns: now_ns(), values };
 
         for (peak, value) in s.peak.values.iter_mut().zip(values) {
             *peak = (*peak).max(value);
         }
-        let State {
-            stage,
-            bus,
-            phase,
-            gauge,
-            sink,
-            ..
-        } = &mut *s;
+        let State { stage, bus, phase, gauge, sink, .. } = &mut *s;
         if let Some(sink) = sink {
             let gauge = gauge.map(|g| g.name).unwrap_or("");
             sink.sample(stage, bus, *phase, &reading, gauge);
         }
-        let detail = if named {
-            Detail {
-                threads,
-                fds,
-                tasks: tasks::live(),
-            }
-        } else {
-            Detail::default()
-        };
+        let detail =
+            if named { Detail { threads, fds, tasks: tasks::live() } } else { Detail::default() };
         (reading, detail)
     }
 }

@@ -27,9 +27,7 @@ pub fn thread_names() -> Vec<String> {
 }
 
 pub fn thread_count() -> u64 {
-    fs::read_dir("/proc/self/task")
-        .map(|d| d.count() as u64)
-        .unwrap_or(0)
+    fs::read_dir("/proc/self/task").map(|d| d.count() as u64).unwrap_or(0)
 }
 
 /// The target of every open descriptor, less the one used to list them.
@@ -43,10 +41,7 @@ pub fn fd_targets() -> Vec<String> {
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     // the directory being listed is itself an open descriptor
-    if let Some(at) = out
-        .iter()
-        .position(|t| t.starts_with("/proc/") && t.ends_with("/fd"))
-    {
+    if let Some(at) = out.iter().position(|t| t.starts_with("/proc/") && t.ends_with("/fd")) {
         out.remove(at);
     }
     out.sort();
@@ -54,10 +49,7 @@ pub fn fd_targets() -> Vec<String> {
 }
 
 pub fn classify(targets: &[String]) -> Fds {
-    let mut fds = Fds {
-        total: targets.len() as u64,
-        ..Fds::default()
-    };
+    let mut fds = Fds { total: targets.len() as u64, ..Fds::default() };
     for t in targets {
         if t.starts_with("socket:") {
             fds.sockets += 1;
@@ -76,11 +68,7 @@ pub fn rss_bytes() -> u64 {
     let Ok(statm) = fs::read_to_string("/proc/self/statm") else {
         return 0;
     };
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     // SAFETY: sysconf has no preconditions
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     pages * page.max(0) as u64
@@ -109,11 +97,7 @@ mod tests {
         assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
         assert!(thread_names().iter().any(|n| n == "probe-test"));
         let after = classify(&fd_targets());
-        assert!(
-            after.pipes >= before.1.pipes + 2,
-            "{after:?} vs {:?}",
-            before.1
-        );
+        assert!(after.pipes >= before.1.pipes + 2, "{after:?} vs {:?}", before.1);
         tx.send(()).unwrap();
         t.join().unwrap();
         // SAFETY: both descriptors were opened above and are closed once

@@ -21,21 +21,15 @@ impl Sampler {
         let running = Arc::new(AtomicBool::new(true));
         let active = Arc::new(AtomicBool::new(false));
         let (run, act) = (running.clone(), active.clone());
-        let thread = std::thread::Builder::new()
-            .name("loadrun-probe".into())
-            .spawn(move || {
-                while run.load(Ordering::Acquire) {
-                    std::thread::park_timeout(every);
-                    if act.load(Ordering::Acquire) && run.load(Ordering::Acquire) {
-                        probe.sample();
-                    }
+        let thread = std::thread::Builder::new().name("loadrun-probe".into()).spawn(move || {
+            while run.load(Ordering::Acquire) {
+                std::thread::park_timeout(every);
+                if act.load(Ordering::Acquire) && run.load(Ordering::Acquire) {
+                    probe.sample();
                 }
-            })?;
-        Ok(Sampler {
-            running,
-            active,
-            thread: Some(thread),
-        })
+            }
+        })?;
+        Ok(Sampler { running, active, thread: Some(thread) })
     }
 
     /// Sampling on (during a stage's work) or off (while the settle takes

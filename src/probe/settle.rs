@@ -76,6 +76,7 @@ pub async fn settle(
     deadline: Duration,
 ) -> Settled {
     let started = Instant::now();
+    wake_workers_to_release().await;
     let quiet = quiet_for(deadline);
     let gauge = probe.gauge();
     let watched: Vec<Resource> = RESOURCES
@@ -143,10 +144,19 @@ pub async fn settle(
             }
         })
         .collect();
-    Settled {
-        settle_ms: started.elapsed().as_millis() as u64,
-        rows,
+    Settled { settle_ms: started.elapsed().as_millis() as u64, rows }
+}
+
+/// Asks every thread to return its free memory, and gives the runtime's
+/// workers a moment to wake and go idle again, which is when they do it.
+async fn wake_workers_to_release() {
+    super::alloc::release();
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    let wakers: Vec<_> = (0..workers).map(|_| tokio::spawn(async {})).collect();
+    for waker in wakers {
+        let _ = waker.await;
     }
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
 }
 
 /// Names what a resource still holds over its baseline.
@@ -184,11 +194,7 @@ fn left_behind(
         Resource::Rss => format!("{} more resident", bytes(extra)),
         Resource::Heap => format!("{} still allocated", bytes(extra)),
         Resource::BusThreads => {
-            format!(
-                "{} {} over baseline",
-                extra,
-                gauge.map(|g| g.name).unwrap_or("threads")
-            )
+            format!("{} {} over baseline", extra, gauge.map(|g| g.name).unwrap_or("threads"))
         }
     }
 }
@@ -210,13 +216,7 @@ fn named_difference(before: &[String], after: &[String]) -> String {
     let out: Vec<String> = counts
         .into_iter()
         .filter(|(_, n)| *n > 0)
-        .map(|(name, n)| {
-            if n == 1 {
-                name.to_string()
-            } else {
-                format!("{name} x{n}")
-            }
-        })
+        .map(|(name, n)| if n == 1 { name.to_string() } else { format!("{name} x{n}") })
         .collect();
     out.join("; ")
 }

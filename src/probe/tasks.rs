@@ -16,11 +16,7 @@ struct Label(&'static str);
 
 impl Label {
     fn new(name: &'static str) -> Label {
-        *LIVE
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(name)
-            .or_insert(0) += 1;
+        *LIVE.lock().unwrap_or_else(|e| e.into_inner()).entry(name).or_insert(0) += 1;
         Label(name)
     }
 }

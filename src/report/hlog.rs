@@ -19,9 +19,7 @@ pub struct Hlog {
 
 impl Hlog {
     pub fn new(dir: &Path) -> Hlog {
-        Hlog {
-            dir: dir.to_path_buf(),
-        }
+        Hlog { dir: dir.to_path_buf() }
     }
 }
 
@@ -35,10 +33,7 @@ impl Exporter for Hlog {
         let start = UNIX_EPOCH + Duration::from_nanos(o.started_ns);
         let mut serializer = V2DeflateSerializer::new();
         let mut log = IntervalLogWriterBuilder::new()
-            .add_comment(&format!(
-                "loadrun stage {} on {}, values in nanoseconds",
-                o.stage, o.bus
-            ))
+            .add_comment(&format!("loadrun stage {} on {}, values in nanoseconds", o.stage, o.bus))
             .with_start_time(start)
             .with_base_time(start)
             .with_max_value_divisor(1000.0)

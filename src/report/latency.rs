@@ -21,14 +21,7 @@ pub struct Latency {
 impl Latency {
     pub fn create(dir: &Path) -> io::Result<Latency> {
         let mut out = csv::Writer::from_path(dir.join("latency.csv"))?;
-        out.write_record([
-            "stage",
-            "bus",
-            "histogram",
-            "percentile",
-            "value_us",
-            "count",
-        ])?;
+        out.write_record(["stage", "bus", "histogram", "percentile", "value_us", "count"])?;
         out.flush()?;
         Ok(Latency { out })
     }

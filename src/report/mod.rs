@@ -76,18 +76,12 @@ fn unique_dir(root: &Path, name: &str) -> Result<PathBuf> {
             }
         }
     }
-    anyhow::bail!(
-        "too many result directories named {name} in {}",
-        root.display()
-    )
+    anyhow::bail!("too many result directories named {name} in {}", root.display())
 }
 
 /// `20261203T163626Z`, without a date crate.
 pub fn utc_stamp(t: std::time::SystemTime) -> String {
-    let secs = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
     // civil-from-days, after Howard Hinnant's published algorithm
     let z = days + 719_468;

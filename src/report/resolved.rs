@@ -35,26 +35,14 @@ fn render_bus(out: &mut String, header: &str, b: &BusSpec) {
     let _ = writeln!(out, "brokers = {}", quote(&b.brokers.shown()));
     let _ = writeln!(out, "url = {}", quote(&b.url.shown()));
     let _ = writeln!(out, "jetstream = {}", b.jetstream);
-    let storage = if b.storage == Storage::File {
-        "file"
-    } else {
-        "memory"
-    };
+    let storage = if b.storage == Storage::File { "file" } else { "memory" };
     let _ = writeln!(out, "storage = {}", quote(storage));
     let _ = writeln!(out, "workers = {}", b.workers);
     let _ = writeln!(out, "queue = {}", b.queue);
-    let _ = writeln!(
-        out,
-        "connect_timeout = {}",
-        quote(&show_duration(b.connect_timeout))
-    );
+    let _ = writeln!(out, "connect_timeout = {}", quote(&show_duration(b.connect_timeout)));
     let _ = writeln!(out, "keep_topics = {}", b.keep_topics);
     if !b.config.is_empty() {
-        let table = if header.starts_with("[[") {
-            "compare.config"
-        } else {
-            "bus.config"
-        };
+        let table = if header.starts_with("[[") { "compare.config" } else { "bus.config" };
         let _ = writeln!(out, "\n[{table}]");
         for (k, v) in &b.config {
             let _ = writeln!(out, "{} = {}", quote(k), quote(&v.shown()));

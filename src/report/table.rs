@@ -61,21 +61,14 @@ pub fn print_checks(outcomes: &[Outcome]) {
                     c.name.clone(),
                     c.limit.clone(),
                     c.measured.clone(),
-                    if c.passed {
-                        "pass".into()
-                    } else {
-                        "FAIL".into()
-                    },
+                    if c.passed { "pass".into() } else { "FAIL".into() },
                 ]
             })
         })
         .collect();
     if rows.iter().any(|r| r[2] != "leaks") {
         println!();
-        print_table(
-            &["stage", "bus", "threshold", "limit", "measured", "result"],
-            &rows,
-        );
+        print_table(&["stage", "bus", "threshold", "limit", "measured", "result"], &rows);
     }
 }
 
@@ -87,11 +80,8 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
         }
     }
     let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let padded: Vec<String> =
+            cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         println!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());

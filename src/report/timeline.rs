@@ -31,10 +31,7 @@ impl Timeline {
         header.push("bus_gauge");
         out.write_record(&header)?;
         out.flush()?;
-        Ok(Timeline {
-            out: Arc::new(Mutex::new(out)),
-            start_ns: now_ns(),
-        })
+        Ok(Timeline { out: Arc::new(Mutex::new(out)), start_ns: now_ns() })
     }
 
     pub fn flush(&self) -> io::Result<()> {
@@ -45,12 +42,7 @@ impl Timeline {
 impl TimelineSink for Timeline {
     fn sample(&mut self, stage: &str, bus: &str, phase: Phase, r: &Reading, gauge: &str) {
         let t = r.at_ns.saturating_sub(self.start_ns) as f64 / 1e9;
-        let mut row = vec![
-            format!("{t:.4}"),
-            stage.into(),
-            bus.into(),
-            phase.name().into(),
-        ];
+        let mut row = vec![format!("{t:.4}"), stage.into(), bus.into(), phase.name().into()];
         row.extend(r.values.iter().map(|v| v.to_string()));
         row.push(gauge.into());
         // each row goes out whole (one write), so a killed run still leaves

@@ -7,19 +7,15 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err(
-            "expected a duration like \"500ms\", \"10s\" or \"2m\", got an empty string".into(),
+            "expected a duration like \"500ms\", \"10s\" or \"2m\", got an empty string".into()
         );
     }
     let mut total = 0f64;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         let (number, tail) = rest.split_at(digits);
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
+        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
         let value: f64 = number.parse().map_err(|_| bad(text))?;
         let scale = match unit.trim() {
@@ -52,11 +48,7 @@ fn bad(text: &str) -> String {
 /// The shortest exact way to write a duration back, for the resolved copy.
 pub fn show(d: Duration) -> String {
     let ns = d.as_nanos();
-    let units = [
-        (3_600_000_000_000, "h"),
-        (60_000_000_000, "m"),
-        (1_000_000_000, "s"),
-    ];
+    let units = [(3_600_000_000_000, "h"), (60_000_000_000, "m"), (1_000_000_000, "s")];
     for (size, unit) in units {
         if ns >= size && ns.is_multiple_of(size) {
             return format!("{}{unit}", ns / size);
@@ -90,9 +82,7 @@ mod tests {
         assert!(parse("5 parsecs").unwrap_err().contains("not a duration"));
         assert!(parse("").is_err());
         assert!(parse("-5s").is_err());
-        assert!(parse("99999999h")
-            .unwrap_err()
-            .contains("longer than a year"));
+        assert!(parse("99999999h").unwrap_err().contains("longer than a year"));
     }
 
     #[test]

@@ -33,11 +33,7 @@ pub struct Source<'a> {
 impl Source<'_> {
     pub fn line_of(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1
+        self.text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
     }
 
     pub fn error(&self, span: Option<Range<usize>>, message: impl Into<String>) -> ScenarioError {
@@ -115,15 +111,9 @@ mod tests {
     fn unknown_key_names_the_section_and_line() {
         let text = "[bus]\nkind = \"memory\"\n\n[[stage]]\nname = \"a\"\nmessages = 1\n\n[[stage]]\nmesages = 5\n";
         let err = toml::from_str::<crate::scenario::raw::RawScenario>(text).unwrap_err();
-        let source = Source {
-            file: Path::new("s.toml"),
-            text,
-        };
+        let source = Source { file: Path::new("s.toml"), text };
         let shown = source.parse_error(&err).to_string();
-        assert!(
-            shown.starts_with("s.toml:9: unknown field `mesages`"),
-            "{shown}"
-        );
+        assert!(shown.starts_with("s.toml:9: unknown field `mesages`"), "{shown}");
         assert!(shown.contains("[[stage]] #2"), "{shown}");
     }
 }

@@ -89,10 +89,7 @@ impl std::fmt::Debug for Secret {
 
 impl Secret {
     pub fn plain(value: impl Into<String>) -> Secret {
-        Secret {
-            value: value.into(),
-            from_env: false,
-        }
+        Secret { value: value.into(), from_env: false }
     }
 
     pub fn shown(&self) -> String {

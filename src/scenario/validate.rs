@@ -24,24 +24,17 @@ struct At<'a> {
 
 impl At<'_> {
     fn fail(&self, span: Option<Range<usize>>, message: String) -> ScenarioError {
-        self.source
-            .error(span, format!("{}: {message}", self.context))
+        self.source.error(span, format!("{}: {message}", self.context))
     }
 
     fn int(&self, key: &str, value: &Int, min: i64, max: i64) -> Result<Option<i64>> {
         let Some(v) = value else { return Ok(None) };
         let n = *v.get_ref();
         if n < min {
-            return Err(self.fail(
-                Some(v.span()),
-                format!("{key} must be at least {min}, got {n}"),
-            ));
+            return Err(self.fail(Some(v.span()), format!("{key} must be at least {min}, got {n}")));
         }
         if n > max {
-            return Err(self.fail(
-                Some(v.span()),
-                format!("{key} must be at most {max}, got {n}"),
-            ));
+            return Err(self.fail(Some(v.span()), format!("{key} must be at most {max}, got {n}")));
         }
         Ok(Some(n))
     }
@@ -52,10 +45,9 @@ impl At<'_> {
             .map_err(|e| self.fail(Some(v.span()), format!("{key}: {e}")))?;
         if d < min {
             let (min, got) = (duration::show(min), v.get_ref());
-            return Err(self.fail(
-                Some(v.span()),
-                format!("{key} must be at least {min}, got \"{got}\""),
-            ));
+            return Err(
+                self.fail(Some(v.span()), format!("{key} must be at least {min}, got \"{got}\""))
+            );
         }
         Ok(Some(d))
     }
@@ -86,10 +78,9 @@ impl At<'_> {
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let Some(end) = rest[start..].find('}') else {
-                return Err(self.fail(
-                    Some(v.span()),
-                    format!("{key}: unclosed `${{` in the value"),
-                ));
+                return Err(
+                    self.fail(Some(v.span()), format!("{key}: unclosed `${{` in the value"))
+                );
             };
             let name = &rest[start + 2..start + end];
             let value = std::env::var(name).map_err(|_| {
@@ -101,10 +92,7 @@ impl At<'_> {
             rest = &rest[start + end + 1..];
         }
         out.push_str(rest);
-        Ok(Secret {
-            value: out,
-            from_env,
-        })
+        Ok(Secret { value: out, from_env })
     }
 }
 
@@ -140,12 +128,7 @@ fn partial(at: &At, raw: &RawStage) -> Result<Partial> {
         topics: at.int("topics", &raw.topics, 1, 1000)?,
         partitions: at.int("partitions", &raw.partitions, 1, 10_000)?,
         keys: at.int("keys", &raw.keys, 1, 1_000_000)?,
-        message_size: at.int(
-            "message_size",
-            &raw.message_size,
-            HEADER_LEN as i64,
-            16 << 20,
-        )?,
+        message_size: at.int("message_size", &raw.message_size, HEADER_LEN as i64, 16 << 20)?,
         producers: at.int("producers", &raw.producers, 1, 1024)?,
         rate: at.int("rate", &raw.rate, 0, 100_000_000)?,
         warmup: at.int("warmup", &raw.warmup, 0, COUNT)?,
@@ -214,39 +197,23 @@ fn finish_thresholds(t: &PartialThresholds) -> Thresholds {
 }
 
 pub fn resolve(source: &Source, raw: RawScenario) -> Result<Scenario> {
-    let top = At {
-        source,
-        context: "scenario".into(),
-    };
+    let top = At { source, context: "scenario".into() };
     let name = match &raw.name {
         Some(v) => file_safe(&top, "name", v)?,
         None => file_stem(source),
     };
-    let description = raw
-        .description
-        .as_ref()
-        .map(|d| d.get_ref().clone())
-        .unwrap_or_default();
+    let description = raw.description.as_ref().map(|d| d.get_ref().clone()).unwrap_or_default();
 
-    let at = At {
-        source,
-        context: "[thresholds]".into(),
-    };
+    let at = At { source, context: "[thresholds]".into() };
     let global = match &raw.thresholds {
         Some(t) => thresholds(&at, t.get_ref())?,
         None => PartialThresholds::default(),
     };
-    let at = At {
-        source,
-        context: "[defaults]".into(),
-    };
+    let at = At { source, context: "[defaults]".into() };
     let defaults = match &raw.defaults {
         Some(d) if d.get_ref().name.is_some() => {
             let span = d.get_ref().name.as_ref().map(|n| n.span());
-            return Err(at.fail(
-                span,
-                "name belongs in a [[stage]], not in [defaults]".into(),
-            ));
+            return Err(at.fail(span, "name belongs in a [[stage]], not in [defaults]".into()));
         }
         Some(d) => partial(&at, d.get_ref())?,
         None => Partial::default(),
@@ -254,13 +221,7 @@ pub fn resolve(source: &Source, raw: RawScenario) -> Result<Scenario> {
 
     let stages = stages(source, &raw, &defaults, &global)?;
     let buses = buses(source, &raw)?;
-    Ok(Scenario {
-        name,
-        description,
-        file: source.file.to_path_buf(),
-        buses,
-        stages,
-    })
+    Ok(Scenario { name, description, file: source.file.to_path_buf(), buses, stages })
 }
 
 fn stages(
@@ -285,18 +246,12 @@ fn stages(
     for (index, entry) in list.get_ref().iter().enumerate() {
         let raw_stage = entry.get_ref();
         let fallback = format!("stage-{}", index + 1);
-        let at = At {
-            source,
-            context: format!("stage #{}", index + 1),
-        };
+        let at = At { source, context: format!("stage #{}", index + 1) };
         let name = match &raw_stage.name {
             Some(v) => file_safe(&at, "name", v)?,
             None => fallback,
         };
-        let at = At {
-            source,
-            context: format!("stage '{name}'"),
-        };
+        let at = At { source, context: format!("stage '{name}'") };
         if !seen.insert(name.clone()) {
             let span = raw_stage.name.as_ref().map(|n| n.span());
             return Err(at.fail(span, format!("name \"{name}\" is used by an earlier stage")));
@@ -327,16 +282,10 @@ fn finish(
     let topics = pick(own.topics, defaults.topics, 1);
     let keys = pick(own.keys, defaults.keys, 100);
     if topics * keys > 4_000_000 {
-        let message = format!(
-            "topics × keys must be at most 4000000, got {}",
-            topics * keys
-        );
+        let message = format!("topics × keys must be at most 4000000, got {}", topics * keys);
         return Err(at.fail(Some(span), message));
     }
-    let base = defaults
-        .thresholds
-        .as_ref()
-        .map(|d| merge_thresholds(d, global));
+    let base = defaults.thresholds.as_ref().map(|d| merge_thresholds(d, global));
     let base = base.unwrap_or_else(|| global.clone());
     let thresholds = match &own.thresholds {
         Some(t) => merge_thresholds(t, &base),
@@ -352,24 +301,15 @@ fn finish(
         producers: pick(own.producers, defaults.producers, 2) as u32,
         rate: pick(own.rate, defaults.rate, 0) as u64,
         warmup: warmup as u64,
-        timeout: own
-            .timeout
-            .or(defaults.timeout)
-            .unwrap_or(Duration::from_secs(120)),
-        settle: own
-            .settle
-            .or(defaults.settle)
-            .unwrap_or(Duration::from_secs(10)),
+        timeout: own.timeout.or(defaults.timeout).unwrap_or(Duration::from_secs(120)),
+        settle: own.settle.or(defaults.settle).unwrap_or(Duration::from_secs(10)),
         thresholds: finish_thresholds(&thresholds),
     })
 }
 
 fn buses(source: &Source, raw: &RawScenario) -> Result<Vec<BusSpec>> {
     let base = raw.bus.clone().unwrap_or_default();
-    let at = At {
-        source,
-        context: "[bus]".into(),
-    };
+    let at = At { source, context: "[bus]".into() };
     let Some(list) = &raw.compare else {
         return Ok(vec![bus(&at, &base)?]);
     };
@@ -379,10 +319,7 @@ fn buses(source: &Source, raw: &RawScenario) -> Result<Vec<BusSpec>> {
     }
     let mut out = Vec::new();
     for (index, entry) in list.get_ref().iter().enumerate() {
-        let at = At {
-            source,
-            context: format!("[[compare]] #{}", index + 1),
-        };
+        let at = At { source, context: format!("[[compare]] #{}", index + 1) };
         out.push(bus(&at, &over(entry.get_ref(), &base))?);
     }
     Ok(out)
@@ -404,11 +341,7 @@ fn over(top: &RawBus, base: &RawBus) -> RawBus {
 }
 
 fn bus(at: &At, raw: &RawBus) -> Result<BusSpec> {
-    let kinds = [
-        ("memory", BusKind::Memory),
-        ("kafka", BusKind::Kafka),
-        ("nats", BusKind::Nats),
-    ];
+    let kinds = [("memory", BusKind::Memory), ("kafka", BusKind::Kafka), ("nats", BusKind::Nats)];
     let storages = [("memory", Storage::Memory), ("file", Storage::File)];
     let secret = |key: &str, v: &Text, default: &str| match v {
         Some(v) => at.secret(key, v),
@@ -416,23 +349,15 @@ fn bus(at: &At, raw: &RawBus) -> Result<BusSpec> {
     };
     let flag = |v: &Option<Spanned<bool>>| v.as_ref().map(|b| *b.get_ref()).unwrap_or(false);
     Ok(BusSpec {
-        kind: at
-            .choice("kind", &raw.kind, &kinds)?
-            .unwrap_or(BusKind::Memory),
+        kind: at.choice("kind", &raw.kind, &kinds)?.unwrap_or(BusKind::Memory),
         brokers: secret("brokers", &raw.brokers, "mock")?,
         url: secret("url", &raw.url, "nats://127.0.0.1:4222")?,
         jetstream: flag(&raw.jetstream),
-        storage: at
-            .choice("storage", &raw.storage, &storages)?
-            .unwrap_or(Storage::Memory),
+        storage: at.choice("storage", &raw.storage, &storages)?.unwrap_or(Storage::Memory),
         workers: at.int("workers", &raw.workers, 1, 65_536)?.unwrap_or(256) as usize,
         queue: at.int("queue", &raw.queue, 1, 1 << 20)?.unwrap_or(1024) as usize,
         connect_timeout: at
-            .duration(
-                "connect_timeout",
-                &raw.connect_timeout,
-                Duration::from_millis(1),
-            )?
+            .duration("connect_timeout", &raw.connect_timeout, Duration::from_millis(1))?
             .unwrap_or(Duration::from_secs(10)),
         keep_topics: flag(&raw.keep_topics),
         config: match &raw.config {
@@ -459,10 +384,7 @@ fn config(at: &At, table: &Spanned<toml::Table>) -> Result<Vec<(String, Secret)>
             }
         };
         let spanned = Spanned::new(table.span(), text);
-        out.push((
-            key.clone(),
-            at.secret(&format!("config.\"{key}\""), &spanned)?,
-        ));
+        out.push((key.clone(), at.secret(&format!("config.\"{key}\""), &spanned)?));
     }
     Ok(out)
 }
@@ -481,10 +403,7 @@ fn file_safe(at: &At, key: &str, v: &Spanned<String>) -> Result<String> {
 }
 
 fn file_stem(source: &Source) -> String {
-    let stem = source
-        .file
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string());
+    let stem = source.file.file_stem().map(|s| s.to_string_lossy().to_string());
     let stem = stem.unwrap_or_else(|| "scenario".into());
     let safe = |c: char| {
         if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -518,10 +437,8 @@ pub fn apply(source: &Source, scenario: &mut Scenario, o: &Overrides) -> Result<
     for wanted in &o.stages {
         if !scenario.stages.iter().any(|s| &s.name == wanted) {
             let names: Vec<_> = scenario.stages.iter().map(|s| s.name.as_str()).collect();
-            let message = format!(
-                "--stage {wanted}: no such stage (the stages are: {})",
-                names.join(", ")
-            );
+            let message =
+                format!("--stage {wanted}: no such stage (the stages are: {})", names.join(", "));
             return Err(source.error(None, message));
         }
     }

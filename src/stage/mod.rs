@@ -60,15 +60,9 @@ impl Work {
 
 pub async fn run(cx: &Context<'_>, index: usize, spec: &StageSpec, bus_spec: &BusSpec) -> Outcome {
     let label = bus_spec.label();
-    let recorder = Arc::new(Recorder::new(
-        cx.run_hash,
-        index as u16,
-        spec.topics,
-        spec.keys,
-        spec.producers,
-    ));
-    cx.probe
-        .begin(&spec.name, &label, bus::gauge(bus_spec.kind));
+    let recorder =
+        Arc::new(Recorder::new(cx.run_hash, index as u16, spec.topics, spec.keys, spec.producers));
+    cx.probe.begin(&spec.name, &label, bus::gauge(bus_spec.kind));
     let baseline = cx.probe.detail();
     cx.sampler.active(true);
     cx.progress.stage_started(&spec.name, &label, spec.messages);
@@ -83,10 +77,7 @@ pub async fn run(cx: &Context<'_>, index: usize, spec: &StageSpec, bus_spec: &Bu
         end_ns: 0,
     };
     phase(cx, spec, &label, Phase::Connect);
-    let info = StageInfo {
-        run_id: cx.run_id.to_string(),
-        stage: spec.name.clone(),
-    };
+    let info = StageInfo { run_id: cx.run_id.to_string(), stage: spec.name.clone() };
     let connected = tokio::select! {
         r = bus::connect(bus_spec, &info, cx.faults) => r,
         _ = cx.interrupt.cancelled() => Err(BusError::Cancelled),
@@ -282,15 +273,12 @@ async fn exercise(
 async fn close(bus: &dyn Bus, work: &mut Work) {
     match tokio::time::timeout(CLOSE_DEADLINE, bus.close(CLOSE_DEADLINE)).await {
         Ok(Ok(stuck)) if stuck.is_empty() => {}
-        Ok(Ok(stuck)) => work.fail(
-            Status::Failed,
-            format!("bus tasks did not exit on close: {}", stuck.join(", ")),
-        ),
+        Ok(Ok(stuck)) => work
+            .fail(Status::Failed, format!("bus tasks did not exit on close: {}", stuck.join(", "))),
         Ok(Err(e)) => work.fail(Status::Failed, format!("closing the bus: {e}")),
-        Err(_) => work.fail(
-            Status::Failed,
-            format!("closing the bus took over {CLOSE_DEADLINE:?}"),
-        ),
+        Err(_) => {
+            work.fail(Status::Failed, format!("closing the bus took over {CLOSE_DEADLINE:?}"))
+        }
     }
     for event in bus.events() {
         tracing::warn!(target: "loadrun::bus", "{event}");
@@ -308,11 +296,7 @@ fn finish(
     let lat = recorder.latencies();
     let end = work.end_ns.max(work.start_ns + 1);
     let duration_s = (end - work.start_ns) as f64 / 1e9;
-    let publish_end = if work.publish_end_ns > 0 {
-        work.publish_end_ns
-    } else {
-        end
-    };
+    let publish_end = if work.publish_end_ns > 0 { work.publish_end_ns } else { end };
     let publish_s = (publish_end.max(work.start_ns + 1) - work.start_ns) as f64 / 1e9;
     let counted = |n: u64| n.saturating_sub(spec.warmup) as f64;
     let receive_s = match lat.last_rx_ns {

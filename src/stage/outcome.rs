@@ -55,10 +55,7 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn verdict(&self) -> Verdict {
-        self.settled
-            .as_ref()
-            .map(|s| s.worst())
-            .unwrap_or(Verdict::Clean)
+        self.settled.as_ref().map(|s| s.worst()).unwrap_or(Verdict::Clean)
     }
 
     pub fn checks_failed(&self) -> bool {

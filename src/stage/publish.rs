@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{Outgoing, Publisher};
+use crate::bus::{Offer, Outgoing, Publisher};
 use crate::message::{now_ns, Header};
 use crate::metrics::Recorder;
 
@@ -41,18 +41,26 @@ impl Share {
         self.topics as u64 * self.keys as u64
     }
 
-    /// The (topic, key, seq) of this producer's i-th message. Producer p
-    /// owns the (topic, key) pairs p, p+P, ..., so each key has exactly one
-    /// producer and its sequence numbers rise by one.
-    pub fn slot(&self, i: u64) -> (u16, u32, u64) {
-        let owned = (self.pairs() - self.producer).div_ceil(self.producers);
-        let pair = self.producer + (i % owned) * self.producers;
-        let seq = i / owned;
-        (
-            (pair / self.keys as u64) as u16,
-            (pair % self.keys as u64) as u32,
-            seq,
-        )
+    /// The (topic, key, seq) of this producer's messages in order. Producer
+    /// p owns the (topic, key) pairs p, p+P, ..., so each key has exactly
+    /// one producer and its sequence numbers rise by one. Stepped without
+    /// division, because it runs once per message.
+    pub fn slots(&self) -> impl Iterator<Item = (u16, u32, u64)> {
+        let (keys, step) = (self.keys as u64, self.producers);
+        let owned = (self.pairs() - self.producer).div_ceil(step);
+        let first = (self.producer / keys, self.producer % keys);
+        let mut at = (first, 0u64, 0u64);
+        std::iter::from_fn(move || {
+            let ((topic, key), nth, seq) = at;
+            let next = if nth + 1 == owned {
+                (first, 0, seq + 1)
+            } else {
+                let key = key + step;
+                ((topic + key / keys, key % keys), nth + 1, seq)
+            };
+            at = next;
+            Some((topic as u16, key as u32, seq))
+        })
     }
 }
 
@@ -76,6 +84,7 @@ pub async fn produce(
 ) -> Stopped {
     let (run, stage) = (recorder.run(), recorder.stage());
     let mut failures = 0u64;
+    let mut slots = share.slots();
     for i in 0..share.count() {
         if stop.is_cancelled() {
             return Stopped::Cancelled;
@@ -90,30 +99,22 @@ pub async fn produce(
                 return Stopped::Cancelled;
             }
         }
-        let (topic, key, seq) = share.slot(i);
+        let (topic, key, seq) = slots.next().unwrap_or_default();
         let now = now_ns();
         let sent_ns = intended.unwrap_or(now);
-        let header = Header {
-            warmup: global < share.warmup,
-            run,
-            stage,
-            topic,
-            key,
-            seq,
-            sent_ns,
-        };
+        let header = Header { warmup: global < share.warmup, run, stage, topic, key, seq, sent_ns };
         let mut buf = BytesMut::zeroed(share.message_size);
         header.write(&mut buf);
-        let msg = Outgoing {
-            header,
-            topic: topic as usize,
-            payload: buf.freeze(),
-        };
+        let msg = Outgoing { header, topic: topic as usize, payload: buf.freeze() };
 
-        let sent = tokio::select! {
-            biased;
-            r = publisher.send(msg) => r,
-            _ = stop.cancelled() => return Stopped::Cancelled,
+        let sent = match publisher.offer(msg) {
+            Offer::Taken => Ok(()),
+            Offer::Failed(e) => Err(e),
+            Offer::Busy(msg) => tokio::select! {
+                biased;
+                r = publisher.send(msg) => r,
+                _ = stop.cancelled() => return Stopped::Cancelled,
+            },
         };
         match sent {
             Ok(()) => {
@@ -179,13 +180,9 @@ mod tests {
         let mut next: HashMap<(u16, u32), u64> = HashMap::new();
         let mut total = 0;
         for p in 0..3 {
-            let share = Share {
-                producer: p,
-                ..base
-            };
+            let share = Share { producer: p, ..base };
             total += share.count();
-            for i in 0..share.count() {
-                let (t, k, seq) = share.slot(i);
+            for (i, (t, k, seq)) in share.slots().take(share.count() as usize).enumerate() {
                 assert!(t < 2 && k < 7);
                 let expect = next.entry((t, k)).or_insert(0);
                 assert_eq!(seq, *expect, "producer {p} message {i}");

@@ -16,9 +16,7 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new() -> Scratch {
-        Scratch {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        Scratch { dir: tempfile::tempdir().expect("temp dir") }
     }
 
     pub fn path(&self) -> &Path {
@@ -52,11 +50,7 @@ impl Scratch {
             .map(|e| e.path())
             .collect();
         dirs.sort();
-        assert_eq!(
-            dirs.len(),
-            1,
-            "expected one result directory, found {dirs:?}"
-        );
+        assert_eq!(dirs.len(), 1, "expected one result directory, found {dirs:?}");
         dirs.pop().unwrap()
     }
 }
@@ -80,11 +74,7 @@ pub fn csv_rows(path: &Path) -> Vec<HashMap<String, String>> {
         .records()
         .map(|r| {
             let r = r.unwrap_or_else(|e| panic!("{path:?}: {e}"));
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
+            headers.iter().zip(r.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()
         })
         .collect()
 }
