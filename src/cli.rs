@@ -55,6 +55,10 @@ pub struct CompareArgs {
     /// percent, or a stage of OLD is missing from NEW
     #[arg(long, value_name = "PCT", value_parser = parse_percent)]
     pub max_regression: Option<f64>,
+    /// Show these figures but never fail on them (comma-separated or
+    /// repeated; e.g. e2e_max_us, a single sample and so the noisiest)
+    #[arg(long, value_name = "FIGURE", value_delimiter = ',')]
+    pub ignore: Vec<String>,
     /// Print the comparison as JSON
     #[arg(long)]
     pub json: bool,

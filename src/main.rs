@@ -104,6 +104,7 @@ fn compare(args: cli::CompareArgs) -> i32 {
         old: args.old,
         new: args.new,
         max_regression: args.max_regression,
+        ignore: args.ignore,
         json: args.json,
     }))
 }

@@ -9,7 +9,7 @@ mod side;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use figure::{change_pct, worsening, Figure, FIGURES};
 use side::{Side, StageRow};
@@ -20,6 +20,8 @@ pub struct CompareOptions {
     pub old: PathBuf,
     pub new: PathBuf,
     pub max_regression: Option<f64>,
+    /// Figures shown but not gated.
+    pub ignore: Vec<String>,
     pub json: bool,
 }
 
@@ -53,9 +55,18 @@ pub struct Comparison {
 /// Compares, prints, and returns the exit status. An error (a directory or
 /// file that cannot be read) means nothing was compared.
 pub fn run(opts: CompareOptions) -> Result<i32> {
+    for name in &opts.ignore {
+        if !FIGURES.iter().any(|f| f.name == name) {
+            let names: Vec<&str> = FIGURES.iter().map(|f| f.name).collect();
+            bail!(
+                "--ignore: `{name}` is not a figure: use one of {}",
+                names.join(", ")
+            );
+        }
+    }
     let old = Side::load(&opts.old)?;
     let new = Side::load(&opts.new)?;
-    let comparison = Comparison::new(old, new, opts.max_regression);
+    let comparison = Comparison::new(old, new, opts.max_regression, &opts.ignore);
     let exit = if comparison.regressions().is_empty() {
         EXIT_OK
     } else {
@@ -70,14 +81,14 @@ pub fn run(opts: CompareOptions) -> Result<i32> {
 }
 
 impl Comparison {
-    pub fn new(old: Side, new: Side, max_regression: Option<f64>) -> Comparison {
+    pub fn new(old: Side, new: Side, max_regression: Option<f64>, ignore: &[String]) -> Comparison {
         let key = |r: &StageRow| (r.stage.clone(), r.bus.clone());
         let pairs = old
             .rows
             .iter()
             .filter_map(|o| {
                 new.find(&o.stage, &o.bus)
-                    .map(|n| pair(o, n, max_regression))
+                    .map(|n| pair(o, n, max_regression, ignore))
             })
             .collect();
         let only_old = old
@@ -131,7 +142,7 @@ impl Comparison {
     }
 }
 
-fn pair(old: &StageRow, new: &StageRow, limit: Option<f64>) -> Pair {
+fn pair(old: &StageRow, new: &StageRow, limit: Option<f64>, ignore: &[String]) -> Pair {
     let changes = FIGURES
         .iter()
         .zip(old.figures.iter().zip(&new.figures))
@@ -143,7 +154,8 @@ fn pair(old: &StageRow, new: &StageRow, limit: Option<f64>) -> Pair {
                 old: o,
                 new: n,
                 pct,
-                regressed: limit.is_some_and(|l| worse > l),
+                regressed: limit.is_some_and(|l| worse > l)
+                    && !ignore.iter().any(|i| i == figure.name),
             }
         })
         .collect();
