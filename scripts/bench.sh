@@ -20,6 +20,10 @@ attempts="${BENCH_ATTEMPTS:-3}"
 ignore="${BENCH_IGNORE:-e2e_max_us,publish_p99_us}"
 out="results/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 status=0
+if [ ! -x "$loadrun" ]; then
+    echo "bench: $loadrun not found: build it first (make bench does)" >&2
+    exit 2
+fi
 
 # Runs one scenario up to $attempts times until it compares within the
 # margin; returns 0 (passed), 1 (regressed every time) or 2 (broken).
