@@ -52,7 +52,7 @@ bench_one() {
             1) ;;
             *) return 2 ;;
         esac
-        echo "bench: $name: worse than the baseline (or the run failed), trying again" >&2
+        echo "bench: $name: worse than the baseline (or the run failed), run $attempt of $attempts" >&2
     done
     return 1
 }

@@ -121,7 +121,10 @@ pub fn draw<DB: DrawingBackend>(
     for (n, line) in lines.iter().enumerate() {
         let color = super::color(n);
         chart
-            .draw_series(LineSeries::new(line.points.clone(), color.stroke_width(2)))?
+            .draw_series(LineSeries::new(
+                line.points.iter().map(|&(x, y)| (x, y.max(y_min))),
+                color.stroke_width(2),
+            ))?
             .label(line.label.as_str())
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
