@@ -11,6 +11,11 @@
 # before the bench fails. The maximum (one sample) and the memory bus's
 # publish latency (an in-process enqueue of a few microseconds) are shown
 # but not gated.
+#
+# limit: bench/baseline/ was measured on a shared 2-core development
+# machine; a CI runner of another speed compares against it until a
+# baseline made on that runner is committed (copy a run's summary.csv and
+# resources.csv into bench/baseline/<name>/).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
