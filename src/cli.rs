@@ -34,6 +34,44 @@ pub enum Command {
         #[command(flatten)]
         overrides: OverrideArgs,
     },
+    /// Compare two result directories, stage by stage
+    Compare(CompareArgs),
+    /// Combine the result directories of several runners of one scenario
+    Merge(MergeArgs),
+    /// Redraw the picture (plot.svg) of a result directory
+    Plot {
+        /// The result directory
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The earlier result directory (the baseline)
+    pub old: PathBuf,
+    /// The later result directory
+    pub new: PathBuf,
+    /// Exit 1 when a latency rose or a throughput fell by more than PCT
+    /// percent, or a stage of OLD is missing from NEW
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    pub max_regression: Option<f64>,
+    /// Show these figures but never fail on them (comma-separated or
+    /// repeated; e.g. e2e_max_us, a single sample and so the noisiest)
+    #[arg(long, value_name = "FIGURE", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Print the comparison as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The result directories, one per runner
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// The result directory to make (must not exist yet)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -96,12 +134,19 @@ fn parse_stall(text: &str) -> Result<std::time::Duration, String> {
     crate::scenario::parse_duration(text)
 }
 
+fn parse_percent(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if p.is_finite() && p >= 0.0 => Ok(p),
+        _ => Err(format!("`{text}` is not a percentage: use a number such as 25")),
+    }
+}
+
 fn parse_leak(text: &str) -> Result<Leak, String> {
     Leak::parse(text)
         .ok_or_else(|| format!("`{text}` is not a leak kind: thread, task, fd or heap"))
 }
 
-const COMMANDS: [&str; 4] = ["run", "validate", "help", "compare"];
+const COMMANDS: [&str; 6] = ["run", "validate", "help", "compare", "merge", "plot"];
 
 /// `loadrun FILE` means `loadrun run FILE`: insert the subcommand when the
 /// first argument that is not a flag names none.

@@ -4,7 +4,9 @@
 
 mod bus;
 mod cli;
+mod compare;
 mod crew;
+mod merge;
 mod message;
 mod metrics;
 mod probe;
@@ -37,6 +39,9 @@ fn main() -> ExitCode {
     let status = match cli.command {
         Command::Validate { scenario, overrides } => validate(&scenario, &overrides),
         Command::Run(args) => run(args),
+        Command::Compare(args) => compare(args),
+        Command::Merge(args) => usage_on_error(merge::run(&args.dirs, &args.out)),
+        Command::Plot { dir } => usage_on_error(report::plot::redraw(&dir)),
     };
     ExitCode::from(status as u8)
 }
@@ -87,6 +92,25 @@ fn run(args: cli::RunArgs) -> i32 {
             }
         }
     }
+}
+
+fn compare(args: cli::CompareArgs) -> i32 {
+    usage_on_error(compare::run(compare::CompareOptions {
+        old: args.old,
+        new: args.new,
+        max_regression: args.max_regression,
+        ignore: args.ignore,
+        json: args.json,
+    }))
+}
+
+/// For the commands that work on finished runs: an error means a directory
+/// or file could not be read or written, so nothing was decided.
+fn usage_on_error(result: anyhow::Result<i32>) -> i32 {
+    result.unwrap_or_else(|e| {
+        eprintln!("loadrun: {e:#}");
+        EXIT_USAGE
+    })
 }
 
 fn init_logging() {

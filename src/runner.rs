@@ -64,6 +64,10 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> Result<i32> {
     let outcomes = runtime.block_on(stages(&cx, &scenario, &mut results, &timeline))?;
     drop(sampler);
     timeline.flush().context("cannot write timeline.csv")?;
+    // the picture is a convenience: the CSV files hold the results
+    if let Err(e) = report::plot::draw(&results.dir) {
+        eprintln!("loadrun: warning: cannot draw plot.svg: {e:#}");
+    }
 
     let exit = exit_status(&outcomes, interrupt.is_cancelled());
     if opts.json {

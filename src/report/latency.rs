@@ -26,7 +26,8 @@ impl Latency {
         Ok(Latency { out })
     }
 
-    fn write(&mut self, o: &Outcome, name: &str, hist: &Hist) -> io::Result<()> {
+    /// Writes one histogram's distribution (nothing for an empty one).
+    pub fn write(&mut self, stage: &str, bus: &str, name: &str, hist: &Hist) -> io::Result<()> {
         if hist.is_empty() {
             return Ok(());
         }
@@ -34,8 +35,8 @@ impl Latency {
             let value = hist.value_at_quantile(p / 100.0);
             let count = hist.count_between(0, value);
             self.out.write_record([
-                o.stage.as_str(),
-                o.bus.as_str(),
+                stage,
+                bus,
                 name,
                 &format!("{p}"),
                 &num(value as f64 / 1000.0),
@@ -44,14 +45,18 @@ impl Latency {
         }
         Ok(())
     }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 impl Exporter for Latency {
     fn stage(&mut self, o: &Outcome) -> io::Result<()> {
         if let Some((e2e, publish, slip)) = &o.hists {
-            self.write(o, "e2e", e2e)?;
-            self.write(o, "publish", publish)?;
-            self.write(o, "slip", slip)?;
+            for (name, hist) in [("e2e", e2e), ("publish", publish), ("slip", slip)] {
+                self.write(&o.stage, &o.bus, name, hist)?;
+            }
         }
         self.out.flush()
     }

@@ -2,11 +2,13 @@
 //! flushing a finished stage's rows at once, so a run that dies keeps every
 //! stage it finished. The directory is new for every run and never reused.
 
-mod hlog;
-mod latency;
+pub mod hlog;
+pub mod latency;
+pub mod plot;
+pub mod read;
 mod resolved;
 mod resources;
-mod summary;
+pub mod summary;
 mod table;
 mod timeline;
 
