@@ -70,7 +70,7 @@ fn bare_channel() -> f64 {
 
 fn loadrun_rate(binary: &str, results: &std::path::Path) -> f64 {
     let out = Command::new(binary)
-        .args(["bench/million.toml", "--json", "--quiet", "--results"])
+        .args(["benches/million.toml", "--json", "--quiet", "--results"])
         .arg(results)
         .output()
         .expect("run loadrun");

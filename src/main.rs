@@ -2,26 +2,13 @@
 //! the command line, loads the scenario and hands it to the runner; every
 //! error becomes one lowercase line on stderr and a meaningful exit status.
 
-mod bus;
-mod cli;
-mod compare;
-mod crew;
-mod merge;
-mod message;
-mod metrics;
-mod probe;
-mod progress;
-mod report;
-mod runner;
-mod scenario;
-mod stage;
-
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
-use runner::{RunOptions, EXIT_FAILED, EXIT_USAGE};
+use loadrun::cli::{self, Cli, Command};
+use loadrun::runner::{self, RunOptions, EXIT_FAILED, EXIT_USAGE};
+use loadrun::{bus, compare, merge, probe, report, scenario};
 
 #[global_allocator]
 static HEAP: probe::alloc::Counting = probe::alloc::Counting;

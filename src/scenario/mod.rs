@@ -26,25 +26,32 @@ pub struct Overrides {
 
 /// Reads, parses and validates a scenario file.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
-    let text = read(path)?;
-    let source = error::Source { file: path, text: &text };
-    let raw: raw::RawScenario = toml::from_str(&text).map_err(|e| source.parse_error(&e))?;
-    let mut scenario = validate::resolve(&source, raw)?;
-    validate::apply(&source, &mut scenario, overrides)?;
-    Ok(scenario)
-}
-
-fn read(path: &Path) -> Result<String, ScenarioError> {
     let fail = |message: String| ScenarioError { file: path.to_path_buf(), line: None, message };
     if path.is_dir() {
         return Err(fail("is a directory, not a scenario file".into()));
     }
     let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the scenario: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        fail(format!("is not UTF-8 text (bad byte at offset {})", e.utf8_error().valid_up_to()))
+    from_bytes(path, &bytes, overrides)
+}
+
+/// Parses and validates a scenario's bytes; `path` only names it in errors.
+/// Any input gives a scenario or an error, never a panic (the fuzz target
+/// holds it to that).
+pub fn from_bytes(
+    path: &Path,
+    bytes: &[u8],
+    overrides: &Overrides,
+) -> Result<Scenario, ScenarioError> {
+    let fail = |message: String| ScenarioError { file: path.to_path_buf(), line: None, message };
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        fail(format!("is not UTF-8 text (bad byte at offset {})", e.valid_up_to()))
     })?;
     if text.trim().is_empty() {
         return Err(fail("is empty: a scenario needs at least one [[stage]]".into()));
     }
-    Ok(text)
+    let source = error::Source { file: path, text };
+    let raw: raw::RawScenario = toml::from_str(text).map_err(|e| source.parse_error(&e))?;
+    let mut scenario = validate::resolve(&source, raw)?;
+    validate::apply(&source, &mut scenario, overrides)?;
+    Ok(scenario)
 }
