@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `make bench-kafka`: loadrun (release build) and a plain confluent-kafka
+# loop move the same messages through the same tansu broker; prints both
+# throughputs and their ratio. Knobs: MESSAGES, SIZE, PARTITIONS, KEYS,
+# LINGER_MS (defaults 100000, 256, 3, 1000, 5).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+messages="${MESSAGES:-100000}"
+size="${SIZE:-256}"
+partitions="${PARTITIONS:-3}"
+keys="${KEYS:-1000}"
+linger="${LINGER_MS:-5}"
+loadrun="${CARGO_TARGET_DIR:-target}/release/loadrun"
+
+work="$(mktemp -d)"
+export TANSU_DIR="$work/tansu"
+trap 'scripts/tansu.sh down; rm -rf "$work"' EXIT
+bootstrap="$(scripts/tansu.sh up)"
+echo "bench-kafka: tansu at $bootstrap; $messages messages of $size bytes, $partitions partitions, $keys keys, linger.ms $linger"
+
+cat >"$work/bench.toml" <<TOML
+name = "bench-kafka"
+description = "loadrun's side of make bench-kafka"
+
+[bus]
+kind = "kafka"
+brokers = "$bootstrap"
+
+[bus.config]
+"linger.ms" = "$linger"
+
+[defaults]
+topics = 1
+partitions = $partitions
+keys = $keys
+message_size = $size
+producers = 2
+timeout = "5m"
+
+[[stage]]
+name = "bench"
+messages = $messages
+TOML
+
+"$loadrun" "$work/bench.toml" --results "$work/results" --quiet
+ours="$(python3 - "$work"/results/*/summary.csv <<'PY'
+import csv, sys
+row = next(csv.DictReader(open(sys.argv[1])))
+if row["status"] != "ok" or row["received"] != row["messages"]:
+    sys.exit(f"bench-kafka: loadrun's stage was {row['status']}, {row['received']} of {row['messages']} received")
+print(row["receive_rate"])
+PY
+)"
+peer="$(python3 bench/kafka_peer.py --bootstrap "$bootstrap" --messages "$messages" --size "$size" \
+    --partitions "$partitions" --keys "$keys" --linger-ms "$linger")"
+echo "$peer" | grep -v '^rate '
+theirs="$(echo "$peer" | sed -n 's/^rate //p')"
+python3 - "$ours" "$theirs" <<'PY'
+import sys
+ours, theirs = float(sys.argv[1]), float(sys.argv[2])
+print(f"loadrun: {ours:.0f} msg/s")
+print(f"python:  {theirs:.0f} msg/s")
+print(f"ratio loadrun/python: {ours / theirs:.2f} (goal >= 1.3)")
+PY
