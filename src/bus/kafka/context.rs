@@ -12,6 +12,7 @@ use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryResult, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
 
 use crate::message::Header;
 use crate::metrics::Recorder;
@@ -29,11 +30,22 @@ pub struct Notes {
 
 impl Notes {
     pub fn note(&self, text: String) {
-        let mut events = self.events.lock();
-        if events.len() < MAX_EVENTS && !events.contains(&text) {
-            events.push(text.clone());
-        }
+        self.event(&text);
         *self.last_error.lock() = Some(text);
+    }
+
+    /// An event that explains less than the errors before it (librdkafka
+    /// follows every failed connection with "all brokers are down").
+    fn summary(&self, text: String) {
+        self.event(&text);
+        self.last_error.lock().get_or_insert(text);
+    }
+
+    fn event(&self, text: &str) {
+        let mut events = self.events.lock();
+        if events.len() < MAX_EVENTS && !events.iter().any(|e| e == text) {
+            events.push(text.to_string());
+        }
     }
 
     pub fn last_error(&self) -> Option<String> {
@@ -68,7 +80,10 @@ impl ClientContext for Watch {
         // connection failures repeat with every retry; the stage reports
         // them once, as events, or as the reason a broker is unreachable
         tracing::debug!(target: "librdkafka", "{error}: {reason}");
-        self.notes.note(reason.to_string());
+        match error.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::AllBrokersDown) => self.notes.summary(reason.to_string()),
+            _ => self.notes.note(reason.to_string()),
+        }
     }
 }
 
@@ -128,6 +143,9 @@ impl ProducerContext for Acks {
 /// librdkafka's log lines, at their own level under their own target.
 fn forward(level: RDKafkaLogLevel, facility: &str, line: &str) {
     match level {
+        // a failed connection also comes through the error callback, which
+        // keeps it for the stage's events and the unreachable message
+        _ if facility == "FAIL" => tracing::debug!(target: "librdkafka", "{facility} {line}"),
         RDKafkaLogLevel::Emerg
         | RDKafkaLogLevel::Alert
         | RDKafkaLogLevel::Critical
@@ -160,6 +178,7 @@ mod tests {
             notes.note(format!("broker {} down", i % 30));
         }
         notes.note("broker 3 down".into());
+        notes.summary("all brokers down".into());
         assert_eq!(notes.events().len(), MAX_EVENTS);
         assert_eq!(notes.last_error().as_deref(), Some("broker 3 down"));
     }

@@ -38,7 +38,7 @@ use topics::Admin;
 
 /// The part of the connect timeout the first metadata request may take;
 /// the rest is for taking the clients down again when it fails.
-const REACH_SHARE: f64 = 0.75;
+const REACH_SHARE: f64 = 2.0 / 3.0;
 /// The least time a failed connect gets to end librdkafka's threads.
 const MIN_TEARDOWN: Duration = Duration::from_secs(1);
 
