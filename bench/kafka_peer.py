@@ -23,6 +23,7 @@ def parse():
     p.add_argument("--partitions", type=int, default=3)
     p.add_argument("--keys", type=int, default=1000)
     p.add_argument("--linger-ms", type=int, default=5)
+    p.add_argument("--fetch-wait-ms", type=int, default=10)
     p.add_argument("--timeout", type=float, default=300.0)
     return p.parse_args()
 
@@ -61,6 +62,7 @@ def main():
         "group.id": topic,
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
+        "fetch.wait.max.ms": args.fetch_wait_ms,
     })
     consumer.assign([TopicPartition(topic, p, 0) for p in range(args.partitions)])
     consumer.list_topics(topic, timeout=10)

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::admin::TopicResult;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::types::RDKafkaErrorCode;
 
 use super::context::Watch;
 use super::settings::Brokers;
@@ -44,7 +45,7 @@ pub async fn create(
         .create_topics(&new, &options)
         .await
         .map_err(|e| BusError::Failed(format!("creating kafka topics: {e}")))?;
-    check("creating", results)?;
+    check("creating", results, None)?;
     until_led(admin, topics).await
 }
 
@@ -117,13 +118,23 @@ pub async fn delete(admin: &Admin, names: &[String]) -> Result<(), BusError> {
         .delete_topics(&names, &options)
         .await
         .map_err(|e| BusError::Failed(format!("deleting kafka topics: {e}")))?;
-    check("deleting", results)
+    // a topic whose creation failed is as good as deleted
+    check(
+        "deleting",
+        results,
+        Some(RDKafkaErrorCode::UnknownTopicOrPartition),
+    )
 }
 
-fn check(doing: &str, results: Vec<TopicResult>) -> Result<(), BusError> {
+fn check(
+    doing: &str,
+    results: Vec<TopicResult>,
+    harmless: Option<RDKafkaErrorCode>,
+) -> Result<(), BusError> {
     let failed: Vec<String> = results
         .into_iter()
         .filter_map(|r| r.err())
+        .filter(|(_, code)| Some(*code) != harmless)
         .map(|(topic, code)| format!("{topic} ({code})"))
         .collect();
     if failed.is_empty() {
