@@ -1,7 +1,6 @@
 //! The Kafka bus: librdkafka through rdkafka. Every stage gets its own
-//! admin client, consumer and producers (one per producer task, each with
-//! its own broker connections), built and checked against the brokers in
-//! `connect`, and its own topics; `close` takes all of it down
+//! admin client, producer and consumer, built and checked against the
+//! brokers in `connect`, and its own topics; `close` takes all of it down
 //! and returns only once librdkafka's threads are gone. `brokers = "mock"`
 //! runs librdkafka's in-process mock cluster, owned by the admin client.
 
@@ -58,12 +57,7 @@ pub struct KafkaBus {
 #[derive(Default)]
 struct Clients {
     admin: Option<Arc<Admin>>,
-    /// The mock cluster's address, for the clients built after the admin.
-    bootstrap: Option<String>,
-    /// Built in `connect`, so a property the producer rejects fails there;
-    /// the first publisher takes it, the others build their own.
-    spare: Option<Producer>,
-    producers: Vec<Arc<Producer>>,
+    producer: Option<Arc<Producer>>,
     consumer: Option<Arc<Consumer>>,
 }
 
@@ -108,7 +102,7 @@ fn build(
         .map_err(|e| settings.rejected(Role::Admin, e))?;
     let admin = Arc::new(admin);
     clients.admin = Some(admin.clone());
-    clients.bootstrap = match settings.brokers {
+    let bootstrap = match settings.brokers {
         Brokers::Mock(_) => match admin.inner().mock_cluster() {
             Some(cluster) => Some(cluster.bootstrap_servers()),
             None => {
@@ -120,25 +114,18 @@ fn build(
         Brokers::List(_) => None,
     };
 
-    clients.spare = Some(producer(settings, notes, clients.bootstrap.as_deref())?);
+    let config = settings.client(Role::Producer, bootstrap.as_deref());
+    let producer = Producer::from_config_and_context(&config, Acks::new(notes))
+        .map_err(|e| settings.rejected(Role::Producer, e))?;
+    clients.producer = Some(Arc::new(producer));
 
-    let config = settings.client(Role::Consumer, clients.bootstrap.as_deref());
+    let config = settings.client(Role::Consumer, bootstrap.as_deref());
     let consumer = CrewRuntime::within(internals, || {
         Consumer::from_config_and_context(&config, Watch::new(notes))
     })
     .map_err(|e| settings.rejected(Role::Consumer, e))?;
     clients.consumer = Some(Arc::new(consumer));
     Ok(())
-}
-
-fn producer(
-    settings: &Settings,
-    notes: &Arc<Notes>,
-    bootstrap: Option<&str>,
-) -> Result<Producer, BusError> {
-    let config = settings.client(Role::Producer, bootstrap);
-    Producer::from_config_and_context(&config, Acks::new(notes))
-        .map_err(|e| settings.rejected(Role::Producer, e))
 }
 
 /// Asks the brokers for their metadata: the first request that needs an
@@ -169,18 +156,16 @@ async fn reach(settings: &Settings, notes: &Notes, clients: &Clients) -> Result<
     })
 }
 
-/// Destroys the clients off the runtime's workers, consumer and producers
+/// Destroys the clients off the runtime's workers, consumer and producer
 /// first (the admin client may own the mock cluster they talk to), then
 /// waits for rdkafka's tasks and librdkafka's threads to end.
 async fn end(clients: Clients, internals: &Crew, deadline: Instant) -> (Vec<String>, Option<u64>) {
     let Clients {
         admin,
-        bootstrap: _,
-        spare,
-        producers,
+        producer,
         consumer,
     } = clients;
-    off_worker(move || drop((consumer, spare, producers))).await;
+    off_worker(move || drop((consumer, producer))).await;
     let stuck = internals.join(left(deadline)).await;
     off_worker(move || drop(admin)).await;
     (stuck, threads_gone(deadline).await.err())
@@ -250,19 +235,7 @@ impl Bus for KafkaBus {
         topics: &[Topic],
         recorder: Arc<Recorder>,
     ) -> Result<Box<dyn Publisher>, BusError> {
-        let producer = {
-            let mut clients = self.clients.lock();
-            if clients.admin.is_none() {
-                return Err(BusError::Failed("the kafka bus is closed".into()));
-            }
-            let built = match clients.spare.take() {
-                Some(spare) => spare,
-                None => producer(&self.settings, &self.notes, clients.bootstrap.as_deref())?,
-            };
-            let built = Arc::new(built);
-            clients.producers.push(built.clone());
-            built
-        };
+        let producer = self.client(|c| c.producer.clone())?;
         producer.context().attach(&recorder);
         let names = topics.iter().map(|t| t.name.clone()).collect();
         Ok(Box::new(KafkaPublisher::new(producer, names)))
@@ -275,15 +248,11 @@ impl Bus for KafkaBus {
         let mut stuck = self.loops.join(left(until)).await;
 
         let mut clients = std::mem::take(&mut *self.clients.lock());
-        let (producers, wait) = (clients.producers.clone(), left(until) / 2);
-        let flushed = off_worker(move || {
-            producers
-                .iter()
-                .filter_map(|p| p.flush(wait).err())
-                .collect::<Vec<_>>()
-        });
-        if let Some(e) = flushed.await.first() {
-            problems.push(format!("flushing a kafka producer: {e}"));
+        if let Some(producer) = clients.producer.clone() {
+            let wait = left(until) / 2;
+            if let Err(e) = off_worker(move || producer.flush(wait)).await {
+                problems.push(format!("flushing the kafka producer: {e}"));
+            }
         }
         if let Some(admin) = clients.admin.take() {
             // the admin client goes last: consumer and producer first
