@@ -186,11 +186,17 @@ fn assert_ladder_complete_and_clean(scratch: &Scratch, out: &std::process::Outpu
     );
     let dir = scratch.result_dir();
     assert_clean_and_complete(&dir);
-    let stages: Vec<String> = csv_rows(&dir.join("summary.csv"))
-        .iter()
-        .map(|r| r["stage"].clone())
-        .collect();
+    let summary = csv_rows(&dir.join("summary.csv"));
+    let stages: Vec<&str> = summary.iter().map(|r| r["stage"].as_str()).collect();
     assert_eq!(stages, ["low", "medium", "high", "extreme"]);
+    for row in &summary {
+        // every delivery report reached the recorder as publish latency
+        assert_eq!(num(row, "acked"), num(row, "sent"), "{row:?}");
+        assert!(
+            num(row, "publish_p99_us") > 0.0,
+            "no publish latency: {row:?}"
+        );
+    }
     for row in rdkafka_rows(&dir) {
         assert!(num(&row, "peak") > 0.0, "librdkafka never ran: {row:?}");
         assert_eq!(num(&row, "after_settle"), num(&row, "baseline"), "{row:?}");
