@@ -40,7 +40,9 @@ fn main() {
             println!("{label}: injected {leak} leak reported and named in {caught} of {LEAK_RUNS}");
         }
         let false_alarms = (0..CLEAN_RUNS).filter(|_| !clean_run(results.path(), bus)).count();
-        println!("{label}: {false_alarms} of {CLEAN_RUNS} clean ladder runs gave a non-clean verdict");
+        println!(
+            "{label}: {false_alarms} of {CLEAN_RUNS} clean ladder runs gave a non-clean verdict"
+        );
     }
     memory_scaling(results.path());
 }
@@ -83,8 +85,7 @@ fn leak_caught(results: &Path, bus: &[&str], leak: &str, resource: &str, named: 
     let (code, dir) = run(results, &args);
     let rows = rows(&dir.join("resources.csv"));
     let row = rows.iter().find(|r| r["resource"] == resource);
-    code == 1
-        && row.is_some_and(|r| r["verdict"] == "leaked" && r["left_behind"].contains(named))
+    code == 1 && row.is_some_and(|r| r["verdict"] == "leaked" && r["left_behind"].contains(named))
 }
 
 fn clean_run(results: &Path, bus: &[&str]) -> bool {

@@ -2,6 +2,7 @@
 //! lifecycle never knows which bus it drives. A backend is built fresh for
 //! every stage by `connect` and gone after `close`.
 
+mod kafka;
 mod leaky;
 mod memory;
 
@@ -124,8 +125,8 @@ pub async fn connect(
 ) -> Result<Box<dyn Bus>, BusError> {
     let bus: Box<dyn Bus> = match spec.kind {
         BusKind::Memory => Box::new(memory::MemoryBus::new(spec, faults.stall)),
+        BusKind::Kafka => Box::new(kafka::connect(spec, info).await?),
         other => {
-            let _ = info;
             return Err(BusError::Failed(format!(
                 "the {} bus is not built into this loadrun yet",
                 other.name()
@@ -138,6 +139,7 @@ pub async fn connect(
 /// The extra resource a bus kind reports, read by the probe.
 pub fn gauge(kind: BusKind) -> Option<Gauge> {
     match kind {
-        BusKind::Memory | BusKind::Nats | BusKind::Kafka => None,
+        BusKind::Kafka => Some(Gauge { name: "rdkafka_threads", read: kafka::thread_count }),
+        BusKind::Memory | BusKind::Nats => None,
     }
 }

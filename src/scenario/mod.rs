@@ -43,9 +43,8 @@ pub fn from_bytes(
     overrides: &Overrides,
 ) -> Result<Scenario, ScenarioError> {
     let fail = |message: String| ScenarioError { file: path.to_path_buf(), line: None, message };
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        fail(format!("is not UTF-8 text (bad byte at offset {})", e.valid_up_to()))
-    })?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| fail(format!("is not UTF-8 text (bad byte at offset {})", e.valid_up_to())))?;
     if text.trim().is_empty() {
         return Err(fail("is empty: a scenario needs at least one [[stage]]".into()));
     }
