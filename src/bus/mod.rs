@@ -4,6 +4,7 @@
 
 mod leaky;
 mod memory;
+mod nats;
 
 pub use leaky::{Leak, LeakSet};
 
@@ -108,8 +109,8 @@ pub async fn connect(
 ) -> Result<Box<dyn Bus>, BusError> {
     let bus: Box<dyn Bus> = match spec.kind {
         BusKind::Memory => Box::new(memory::MemoryBus::new(spec)),
+        BusKind::Nats => Box::new(nats::NatsBus::connect(spec, info).await?),
         other => {
-            let _ = info;
             return Err(BusError::Failed(format!(
                 "the {} bus is not built into this loadrun yet",
                 other.name()
