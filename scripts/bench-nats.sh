@@ -34,7 +34,7 @@ message_size = $size
 topics = 1
 keys = 1000
 producers = $producers
-timeout = "5m"
+timeout = "60s"
 settle = "5s"
 
 [thresholds]
@@ -43,7 +43,13 @@ SCENARIO
 
 echo "loadrun: $messages messages of $size bytes, $producers producer(s)" >&2
 status=0
-"$loadrun" "$work/bench.toml" --json --quiet --results "$work/results" >"$work/loadrun.json" || status=$?
+"$loadrun" "$work/bench.toml" --json --quiet --results "$work/results" >"$work/loadrun.json" \
+    2>"$work/loadrun.err" || status=$?
+if [ ! -s "$work/loadrun.json" ]; then
+    echo "bench-nats: loadrun gave no summary (exit $status):" >&2
+    cat "$work/loadrun.err" >&2
+    exit 1
+fi
 echo "python (nats-py): $messages messages of $size bytes" >&2
 "$python" "$root/bench/nats_peer.py" --url "nats://127.0.0.1:$port" --count "$messages" \
     --size "$size" >"$work/python.json"

@@ -202,8 +202,35 @@ fn unreachable_nats_server_exits_2_naming_the_url_within_the_connect_timeout() {
         "reason: {reason}"
     );
     assert!(reason.starts_with("cannot reach"), "reason: {reason}");
-    // the connect timeout, plus the run's own start and settle
+    assert!(num(&rows[0], "duration_s") < 2.0, "{:?}", rows[0]);
+    // the run's own start and settle around it
     assert!(took < Duration::from_secs(15), "took {took:?}");
+}
+
+#[test]
+fn silent_nats_server_fails_once_the_connect_timeout_has_passed() {
+    // accepts connections (the kernel completes them) but never says a word
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("nats://{}", silent.local_addr().expect("address"));
+    let scratch = Scratch::new();
+    let scenario = scratch.scenario(
+        "silent.toml",
+        &format!(
+            "[bus]\nkind = \"nats\"\nurl = \"{url}\"\nconnect_timeout = \"1s\"\n\n\
+             [[stage]]\nname = \"only\"\nmessages = 10\n"
+        ),
+    );
+    let out = scratch.run(&[scenario.to_str().unwrap(), "--quiet"]);
+
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
+    let rows = csv_rows(&scratch.result_dir().join("summary.csv"));
+    let reason = &rows[0]["reason"];
+    assert!(reason.contains(&url), "reason: {reason}");
+    let took = num(&rows[0], "duration_s");
+    assert!(
+        (0.9..3.0).contains(&took),
+        "connecting took {took}s against a 1s timeout"
+    );
 }
 
 #[test]

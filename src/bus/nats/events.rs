@@ -73,12 +73,15 @@ impl EventLog {
         for role in [Role::Publishing, Role::Subscribing] {
             let (lost, connects) = (s.disconnects[slot(role)], s.connects[slot(role)]);
             if lost > 0 {
-                let back = connects.saturating_sub(1);
-                out.push(format!(
-                    "nats: the {} connection was lost {lost} time(s) and re-established {back} \
-                     time(s)",
+                let mut line = format!(
+                    "nats: the {} connection was lost {lost} time(s)",
                     role.name()
-                ));
+                );
+                match connects.saturating_sub(1) {
+                    0 => line.push_str(" and not re-established"),
+                    back => line.push_str(&format!(" and re-established {back} time(s)")),
+                }
+                out.push(line);
             }
         }
         out.extend(s.gone.iter().map(|g| format!("nats: {g}")));

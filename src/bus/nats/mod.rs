@@ -76,6 +76,11 @@ impl NatsBus {
         };
         match bus.open(spec).await {
             Ok(links) => {
+                tracing::debug!(
+                    target: "loadrun::bus",
+                    "nats: connected twice to {} (jetstream {}, storage {:?}, stream {})",
+                    bus.shown, spec.jetstream, spec.storage, bus.stream
+                );
                 *bus.links.lock() = Some(links);
                 Ok(bus)
             }
