@@ -23,8 +23,14 @@ up)
     mkdir -p "$dir/store"
     nohup "$server" -a 127.0.0.1 -p "$port" -js -sd "$dir/store" -P "$pidfile" \
         -l "$dir/nats-server.log" >/dev/null 2>&1 &
+    started=$!
     for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        if ! kill -0 "$started" 2>/dev/null; then
+            echo "nats-server exited at start (port $port taken?); see $dir/nats-server.log" >&2
+            exit 1
+        fi
+        # the server logs this once it listens; a taken port makes it exit instead
+        if grep -q "Server is ready" "$dir/nats-server.log" 2>/dev/null; then
             echo "nats-server listening on nats://127.0.0.1:$port (store and pid in $dir)"
             exit 0
         fi

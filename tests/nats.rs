@@ -22,16 +22,16 @@ struct Server {
 }
 
 fn nats_server_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("NATS_SERVER") {
-        return PathBuf::from(path);
-    }
+    let chosen = std::env::var_os("NATS_SERVER").map(PathBuf::from);
     let path = std::env::var_os("PATH").unwrap_or_default();
     let dirs = std::env::split_paths(&path).chain(["/usr/sbin".into(), "/usr/local/sbin".into()]);
-    for dir in dirs {
-        let candidate = dir.join("nats-server");
-        if candidate.is_file() {
-            return candidate;
-        }
+    let mut candidates = dirs.map(|dir| dir.join("nats-server"));
+    let found = match chosen {
+        Some(path) => Some(path).filter(|p| p.is_file()),
+        None => candidates.find(|p| p.is_file()),
+    };
+    if let Some(found) = found {
+        return found;
     }
     panic!(
         "nats-server is not installed, so the NATS tests cannot run: install it with \

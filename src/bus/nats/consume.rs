@@ -60,7 +60,11 @@ async fn next_batch(sub: &mut Subscriber, stops: &Stops, batch: &mut Vec<async_n
 }
 
 /// A core NATS subscriber: records every message, and answers the
-/// readiness probe once.
+/// readiness probe once. A message the client dropped because this task
+/// fell behind (a slow-consumer event) never arrives and counts as lost.
+// limit: the stage's drain still waits for such dropped messages until the
+// stage timeout, until the Bus trait can tell the stage about messages known
+// to be gone
 pub async fn core(
     mut sub: Subscriber,
     recorder: Arc<Recorder>,
