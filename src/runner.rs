@@ -75,6 +75,9 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> Result<i32> {
     } else if !opts.quiet {
         report::print_summary(&outcomes, &results.dir);
         report::print_checks(&outcomes);
+        if scenario.buses.len() > 1 {
+            report::print_comparison(&outcomes, &scenario);
+        }
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(exit)

@@ -5,6 +5,7 @@
 mod kafka;
 mod leaky;
 mod memory;
+mod nats;
 
 pub use leaky::{Faults, Leak};
 
@@ -126,12 +127,7 @@ pub async fn connect(
     let bus: Box<dyn Bus> = match spec.kind {
         BusKind::Memory => Box::new(memory::MemoryBus::new(spec, faults.stall)),
         BusKind::Kafka => Box::new(kafka::connect(spec, info).await?),
-        other => {
-            return Err(BusError::Failed(format!(
-                "the {} bus is not built into this loadrun yet",
-                other.name()
-            )));
-        }
+        BusKind::Nats => Box::new(nats::NatsBus::connect(spec, info).await?),
     };
     Ok(leaky::wrap(bus, faults))
 }

@@ -2,6 +2,7 @@
 //! flushing a finished stage's rows at once, so a run that dies keeps every
 //! stage it finished. The directory is new for every run and never reused.
 
+mod comparison;
 pub mod hlog;
 pub mod latency;
 pub mod plot;
@@ -12,6 +13,7 @@ pub mod summary;
 mod table;
 mod timeline;
 
+pub use comparison::print_comparison;
 pub use table::{print_checks, print_summary, summary_json};
 pub use timeline::Timeline;
 
@@ -44,12 +46,15 @@ impl Results {
         let dir = unique_dir(root, &format!("{}-{stamp}", scenario.name))?;
         fs::write(dir.join("scenario.toml"), resolved::render(scenario))
             .with_context(|| format!("cannot write into {}", dir.display()))?;
-        let exporters: Vec<Box<dyn Exporter>> = vec![
+        let mut exporters: Vec<Box<dyn Exporter>> = vec![
             Box::new(summary::Summary::create(&dir)?),
             Box::new(resources::Resources::create(&dir)?),
             Box::new(latency::Latency::create(&dir)?),
             Box::new(hlog::Hlog::new(&dir)),
         ];
+        if scenario.buses.len() > 1 {
+            exporters.push(Box::new(comparison::Comparison::create(&dir, scenario)?));
+        }
         let timeline = Timeline::create(&dir)?;
         Ok((Results { dir, exporters }, timeline))
     }

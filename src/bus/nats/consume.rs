@@ -1,0 +1,160 @@
+//! The subscriber side: one task per topic hands every message to the
+//! recorder. Core NATS subscribes to the topic's subject and proves the
+//! subscription is live with a probe message sent over the publishing
+//! connection; JetStream gets a push consumer per topic with explicit acks,
+//! each message acknowledged after it is recorded.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::{Client, Subscriber};
+use bytes::Bytes;
+use futures_util::{FutureExt, StreamExt};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::BusError;
+use crate::metrics::Recorder;
+
+/// The readiness probe: not a loadrun envelope, and never recorded.
+pub const PROBE: &[u8] = b"loadrun: is this subscription live?";
+/// How long a probe may take before it is sent again.
+const PROBE_EVERY: Duration = Duration::from_millis(200);
+/// Messages taken in one go once the first has arrived, so the cost of
+/// watching the two stop tokens is paid per batch, not per message.
+const BATCH: usize = 256;
+const UNSUBSCRIBE_WAIT: Duration = Duration::from_secs(1);
+
+/// Stops when the stage's consumers stop or the bus closes.
+#[derive(Clone)]
+pub struct Stops {
+    pub stage: CancellationToken,
+    pub bus: CancellationToken,
+}
+
+impl Stops {
+    async fn stopped(&self) {
+        tokio::select! {
+            _ = self.stage.cancelled() => {}
+            _ = self.bus.cancelled() => {}
+        }
+    }
+}
+
+/// Takes the next message, then whatever else is already waiting, up to a
+/// batch. An empty batch means the subscription ended or was stopped.
+async fn next_batch(sub: &mut Subscriber, stops: &Stops, batch: &mut Vec<async_nats::Message>) {
+    let first = tokio::select! {
+        biased;
+        _ = stops.stopped() => None,
+        m = sub.next() => m,
+    };
+    let Some(first) = first else { return };
+    batch.push(first);
+    while batch.len() < BATCH {
+        match sub.next().now_or_never() {
+            Some(Some(m)) => batch.push(m),
+            _ => break,
+        }
+    }
+}
+
+/// A core NATS subscriber: records every message, and answers the
+/// readiness probe once. A message the client dropped because this task
+/// fell behind (a slow-consumer event) never arrives and counts as lost.
+// limit: the stage's drain still waits for such dropped messages until the
+// stage timeout, until the Bus trait can tell the stage about messages known
+// to be gone
+pub async fn core(
+    mut sub: Subscriber,
+    recorder: Arc<Recorder>,
+    ready: oneshot::Sender<()>,
+    stops: Stops,
+) {
+    let mut ready = Some(ready);
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        next_batch(&mut sub, &stops, &mut batch).await;
+        if batch.is_empty() {
+            break;
+        }
+        for msg in batch.drain(..) {
+            if msg.payload.as_ref() == PROBE {
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
+                }
+                continue;
+            }
+            recorder.delivered(&msg.payload);
+        }
+    }
+    let _ = tokio::time::timeout(UNSUBSCRIBE_WAIT, sub.unsubscribe()).await;
+}
+
+/// A JetStream push consumer's subscriber: records, then acknowledges each
+/// message on the same connection.
+pub async fn jetstream(mut sub: Subscriber, client: Client, recorder: Arc<Recorder>, stops: Stops) {
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        next_batch(&mut sub, &stops, &mut batch).await;
+        if batch.is_empty() {
+            break;
+        }
+        for msg in batch.drain(..) {
+            recorder.delivered(&msg.payload);
+            let Some(reply) = msg.reply else { continue };
+            // an ack that fails is redelivered by the server later, and
+            // shows as a duplicate, not hidden
+            let acked = tokio::select! {
+                r = client.publish(reply, Bytes::new()) => r.is_ok(),
+                _ = stops.stopped() => false,
+            };
+            if !acked {
+                tracing::debug!(target: "loadrun::bus", "a jetstream ack was not sent");
+            }
+        }
+    }
+    let _ = tokio::time::timeout(UNSUBSCRIBE_WAIT, sub.unsubscribe()).await;
+}
+
+/// Waits until every subscriber has seen a probe published over the
+/// publishing connection: then the server routes that connection's
+/// messages to them, so not one message of the stage can be missed.
+///
+/// # Cancel safety
+/// Dropping this future only stops probing; the subscribers keep running.
+pub async fn await_probes(
+    publisher: &Client,
+    waiting: Vec<(String, oneshot::Receiver<()>)>,
+) -> Result<(), BusError> {
+    let mut waiting = waiting;
+    while !waiting.is_empty() {
+        for (subject, _) in &waiting {
+            publisher
+                .publish(subject.clone(), Bytes::from_static(PROBE))
+                .await
+                .map_err(|e| BusError::Failed(format!("probing subscription {subject}: {e}")))?;
+        }
+        let _ = publisher.flush().await;
+        let pause = tokio::time::sleep(PROBE_EVERY);
+        tokio::pin!(pause);
+        let mut still = Vec::new();
+        for (subject, mut rx) in waiting {
+            let seen = tokio::select! {
+                biased;
+                r = &mut rx => match r {
+                    Ok(()) => true,
+                    Err(_) => return Err(BusError::Failed(format!(
+                        "the subscriber of {subject} ended before it was ready"
+                    ))),
+                },
+                _ = &mut pause => false,
+            };
+            if !seen {
+                still.push((subject, rx));
+            }
+        }
+        waiting = still;
+    }
+    Ok(())
+}
