@@ -5,7 +5,7 @@
 CARGO ?= cargo
 SCENARIO ?= scenarios/extreme.toml
 
-.PHONY: build release run test lint fmt bench clean
+.PHONY: build release run test lint fmt bench clean fuzz
 
 build:
 	$(CARGO) build --release
@@ -34,3 +34,8 @@ clean:
 
 # backend-specific targets (servers, peers, benchmarks)
 -include mk/*.mk
+
+# feeds arbitrary bytes through the scenario parser for FUZZ_SECONDS
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)

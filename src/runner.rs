@@ -98,7 +98,7 @@ async fn stages(
             timeline.flush().context("cannot write timeline.csv")?;
             cx.progress.stage_finished(&outcome);
             outcome.hists = None;
-            let stop = outcome.unreachable || outcome.status == Status::Interrupted;
+            let stop = outcome.unreachable || cx.interrupt.is_cancelled();
             outcomes.push(outcome);
             if stop {
                 return Ok(outcomes);

@@ -75,8 +75,9 @@ fn leak(what: Leak) {
             }
         }
         Leak::Heap => {
-            let block = vec![1u8; HEAP_LEAK];
-            std::mem::forget(block);
+            // black_box: an allocation nobody reads may be optimised away
+            let block: &'static mut [u8] = Box::leak(vec![1u8; HEAP_LEAK].into_boxed_slice());
+            std::hint::black_box(block);
         }
     }
 }

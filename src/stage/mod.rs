@@ -241,7 +241,13 @@ async fn exercise(
                     running -= 1;
                     work.fail(Status::Failed, format!("a producer gave up: {reason}"));
                 }
-                Some(Stopped::Cancelled) | None => running = 0,
+                Some(Stopped::Cancelled) | None => {
+                    // producers only stop early when the stage is cancelled
+                    if cx.interrupt.is_cancelled() {
+                        return work.fail(Status::Interrupted, "interrupted");
+                    }
+                    running = 0;
+                }
             },
             _ = tokio::time::sleep_until(deadline.into()) => {
                 let (sent, total) = (recorder.sent_so_far(), spec.messages);
