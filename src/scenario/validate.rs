@@ -355,7 +355,7 @@ fn bus(at: &At, raw: &RawBus) -> Result<BusSpec> {
         jetstream: flag(&raw.jetstream),
         storage: at.choice("storage", &raw.storage, &storages)?.unwrap_or(Storage::Memory),
         workers: at.int("workers", &raw.workers, 1, 65_536)?.unwrap_or(256) as usize,
-        queue: at.int("queue", &raw.queue, 1, 1 << 20)?.unwrap_or(1024) as usize,
+        queue: at.int("queue", &raw.queue, 1, 1 << 20)?.unwrap_or(16) as usize,
         connect_timeout: at
             .duration("connect_timeout", &raw.connect_timeout, Duration::from_millis(1))?
             .unwrap_or(Duration::from_secs(10)),
