@@ -69,6 +69,13 @@ for scenario in bench/*.toml; do
     if [ "$rc" -gt "$status" ]; then status=$rc; fi
 done
 
+# The in-process figures: the memory bus against a bare tokio channel, the
+# wall time of the extreme ladder, leak detection and false alarms over
+# repeated runs, and peak memory against the message count.
+for bench in memory_bus trust; do
+    cargo bench --bench "$bench" || status=$(( status > 1 ? status : 1 ))
+done
+
 # Backends add their own benchmark targets in mk/*.mk; run those there are.
 for target in bench-kafka bench-nats; do
     if make -n "$target" >/dev/null 2>&1; then

@@ -290,3 +290,52 @@ messages = 10
     let summary = csv_rows(&scratch.result_dir().join("summary.csv"));
     assert_eq!(summary[0]["status"], "failed");
 }
+
+#[test]
+fn a_broker_killed_mid_stage_fails_that_stage_and_the_run_ends_within_its_deadlines() {
+    let mut tansu = Tansu::start();
+    let s = Scratch::new();
+    let scenario = s.scenario(
+        "killed.toml",
+        &format!(
+            "[bus]\nkind = \"kafka\"\nbrokers = \"{}\"\nconnect_timeout = \"3s\"\n\n\
+             [[stage]]\nname = \"doomed\"\nmessages = 40000\nrate = 2000\ntimeout = \"12s\"\n\
+             settle = \"5s\"\n\n[[stage]]\nname = \"after\"\nmessages = 100\n",
+            tansu.bootstrap
+        ),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loadrun"))
+        .args([scenario.to_str().unwrap(), "--results"])
+        .arg(s.results())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start loadrun");
+    std::thread::sleep(Duration::from_secs(4));
+    let killed_at = Instant::now();
+    let _ = tansu.child.kill();
+    let _ = tansu.child.wait();
+    let deadline = Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(killed_at.elapsed() < deadline, "loadrun still running {deadline:?} after the kill");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    // the next stage cannot reach the broker: the run stops there with 2
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    let rows = csv_rows(&s.result_dir().join("summary.csv"));
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let doomed = &rows[0];
+    assert!(["failed", "timed_out"].contains(&doomed["status"].as_str()), "{doomed:?}");
+    assert!(!doomed["reason"].is_empty(), "a failed stage says why: {doomed:?}");
+    assert!(num(doomed, "sent") > 0.0 && num(doomed, "received") < 40000.0, "{doomed:?}");
+    assert_eq!(rows[1]["status"], "failed");
+    assert!(rows[1]["reason"].contains(&tansu.bootstrap), "{:?}", rows[1]);
+    for file in ["resources.csv", "latency.csv", "timeline.csv"] {
+        assert!(!csv_rows(&s.result_dir().join(file)).is_empty(), "{file}");
+    }
+}

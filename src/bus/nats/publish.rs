@@ -69,22 +69,17 @@ impl Publisher for NatsPublisher {
     async fn send(&mut self, msg: Outgoing) -> Result<(), BusError> {
         let subject = self.subjects[msg.topic].clone();
         let ack = match &self.stream {
-            None => {
-                match tokio::time::timeout(SEND_DEADLINE, self.client.publish(subject, msg.payload))
-                    .await
-                {
-                    Ok(Ok(())) => None,
-                    Ok(Err(e)) => return Err(self.failure("publishing", e)),
-                    Err(_) => return Err(self.failure("publishing", "timed out")),
-                }
-            }
-            Some(js) => {
-                match tokio::time::timeout(SEND_DEADLINE, js.publish(subject, msg.payload)).await {
-                    Ok(Ok(ack)) => Some(ack),
-                    Ok(Err(e)) => return Err(self.failure("publishing to the stream", e)),
-                    Err(_) => return Err(self.failure("publishing to the stream", "timed out")),
-                }
-            }
+            // no timer per message: a publish waits only while the client's
+            // queue is full, and the producer loop drops it at the stage's
+            // deadline or cancellation
+            None => match self.client.publish(subject, msg.payload).await {
+                Ok(()) => None,
+                Err(e) => return Err(self.failure("publishing", e)),
+            },
+            Some(js) => match js.publish(subject, msg.payload).await {
+                Ok(ack) => Some(ack),
+                Err(e) => return Err(self.failure("publishing to the stream", e)),
+            },
         };
         self.acks
             .send(Pending::Sent(msg.header, ack))
