@@ -52,6 +52,7 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> Result<i32> {
     runtime.block_on(watch_signals(interrupt.clone()));
 
     let run_id = run_id();
+    let dir = results.dir.clone();
     let cx = stage::Context {
         probe: &probe,
         sampler: &sampler,
@@ -60,6 +61,7 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> Result<i32> {
         run_hash: u64::from_str_radix(&run_id, 16).unwrap_or(1),
         faults: &opts.faults,
         interrupt: &interrupt,
+        results: &dir,
     };
     let outcomes = runtime.block_on(stages(&cx, &scenario, &mut results, &timeline))?;
     drop(sampler);

@@ -211,3 +211,41 @@ fn a_secret_from_the_environment_never_reaches_a_result_file_or_the_output() {
     let resolved = std::fs::read_to_string(dir.join("scenario.toml")).unwrap();
     assert!(resolved.contains("\"sasl.password\" = \"<redacted>\""), "{resolved}");
 }
+
+#[test]
+fn the_interval_log_shows_the_stall_in_the_second_it_happened() {
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    use hdrhistogram::serialization::Deserializer;
+
+    let s = Scratch::new();
+    let path = s.scenario(
+        "intervals.toml",
+        "[[stage]]\nname = \"paced\"\nmessages = 7000\nrate = 2000\nkeys = 50\n",
+    );
+    let out = s.run(&[path.to_str().unwrap(), "--inject-stall", "600ms"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log = std::fs::read(s.result_dir().join("paced-memory.hlog")).unwrap();
+    let mut e2e = Vec::new();
+    let mut total = 0;
+    for entry in IntervalLogIterator::new(&log) {
+        let LogEntry::Interval(interval) = entry.expect("a valid interval log") else { continue };
+        if interval.tag().map(|t| t.as_str()) != Some("e2e") {
+            continue;
+        }
+        let bytes = base64_decode(interval.encoded_histogram());
+        let hist: hdrhistogram::Histogram<u64> =
+            Deserializer::new().deserialize(&mut &bytes[..]).expect("a histogram");
+        total += hist.len();
+        e2e.push((interval.start_timestamp().as_secs_f64(), hist.max()));
+    }
+    assert!(e2e.len() >= 3, "one interval a second over a 3.5 s stage: {e2e:?}");
+    assert_eq!(total, 7000, "the intervals add up to every message");
+    // the stall starts 100 ms in: the first second holds it, the last does not
+    assert!(e2e[0].1 >= 500_000_000, "{e2e:?}");
+    assert!(e2e.last().unwrap().1 < 100_000_000, "{e2e:?}");
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text).expect("base64")
+}

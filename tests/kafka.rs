@@ -320,7 +320,10 @@ fn a_broker_killed_mid_stage_fails_that_stage_and_the_run_ends_within_its_deadli
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(killed_at.elapsed() < deadline, "loadrun still running {deadline:?} after the kill");
+        assert!(
+            killed_at.elapsed() < deadline,
+            "loadrun still running {deadline:?} after the kill"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     let out = child.wait_with_output().unwrap();

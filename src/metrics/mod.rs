@@ -36,7 +36,8 @@ struct Shard {
 
 /// Latency state, striped by thread: deliveries and acknowledgements arrive
 /// on whatever thread the bus calls back on, and each thread keeps to its
-/// own stripe (and its own histograms, which are large).
+/// own stripe (and its own histograms, which are large). The histograms
+/// hold the current interval; `rotate` moves them into the totals.
 struct Stripe {
     publish: Hist,
     e2e: Hist,
@@ -62,6 +63,8 @@ pub struct Recorder {
     shards: Vec<Padded<Mutex<Shard>>>,
     stripes: Vec<Padded<Mutex<Stripe>>>,
     tallies: Vec<Padded<Mutex<Tally>>>,
+    /// End-to-end and publish latency of every interval rotated so far.
+    totals: Mutex<(Hist, Hist)>,
     errors: AtomicU64,
     foreign: AtomicU64,
     first_error: Mutex<Option<String>>,
@@ -140,6 +143,7 @@ impl Recorder {
             shards,
             stripes,
             tallies,
+            totals: Mutex::new((new_hist(), new_hist())),
             errors: AtomicU64::new(0),
             foreign: AtomicU64::new(0),
             first_error: Mutex::new(None),
@@ -262,6 +266,24 @@ impl Recorder {
         c
     }
 
+    /// Ends the current interval: returns its end-to-end and publish
+    /// histograms and adds them to the totals.
+    pub fn rotate(&self) -> (Hist, Hist) {
+        let (mut e2e, mut publish) = (new_hist(), new_hist());
+        for stripe in &self.stripes {
+            let mut s = stripe.0.lock();
+            // same bounds everywhere, so adding cannot fail
+            let _ = e2e.add(&s.e2e);
+            let _ = publish.add(&s.publish);
+            s.e2e.reset();
+            s.publish.reset();
+        }
+        let mut totals = self.totals.lock();
+        let _ = totals.0.add(&e2e);
+        let _ = totals.1.add(&publish);
+        (e2e, publish)
+    }
+
     pub fn latencies(&self) -> Latencies {
         let mut out = Latencies {
             e2e: new_hist(),
@@ -271,6 +293,11 @@ impl Recorder {
             last_rx_ns: 0,
         };
         // same bounds everywhere, so adding cannot fail
+        {
+            let totals = self.totals.lock();
+            let _ = out.e2e.add(&totals.0);
+            let _ = out.publish.add(&totals.1);
+        }
         for stripe in &self.stripes {
             let s = stripe.0.lock();
             let _ = out.publish.add(&s.publish);
@@ -309,6 +336,10 @@ mod tests {
         assert_eq!((c.sent, c.received, c.duplicated, c.reordered), (7, 6, 1, 1));
         assert_eq!((c.lost, c.foreign), (1, 1));
         assert_eq!(r.latencies().e2e.len(), 6);
+        let (interval, _) = r.rotate();
+        assert_eq!(interval.len(), 6);
+        assert_eq!(r.rotate().0.len(), 0, "a rotation starts a new interval");
+        assert_eq!(r.latencies().e2e.len(), 6, "rotated intervals stay in the totals");
     }
 
     #[test]

@@ -49,21 +49,46 @@ impl Hlog {
 }
 
 impl Exporter for Hlog {
+    /// The stage wrote its intervals while it ran; the slip of a fixed-rate
+    /// stage (kept per producer, not per interval) is added as one interval
+    /// over the stage. A stage that never published gets a log of whatever
+    /// it recorded.
     fn stage(&mut self, o: &Outcome) -> io::Result<()> {
         let Some((e2e, publish, slip)) = &o.hists else {
             return Ok(());
         };
+        let path = self.dir.join(file_name(&o.stage, &o.bus));
+        let length = Duration::from_secs_f64(o.duration_s.max(0.0));
+        if path.exists() {
+            return append(&path, "slip", slip, length);
+        }
         let log = StageLog {
             start: Duration::from_nanos(o.started_ns),
-            length: Duration::from_secs_f64(o.duration_s.max(0.0)),
+            length,
             hists: vec![
                 ("e2e".into(), e2e.clone()),
                 ("publish".into(), publish.clone()),
                 ("slip".into(), slip.clone()),
             ],
         };
-        write(&self.dir.join(file_name(&o.stage, &o.bus)), &o.stage, &o.bus, &log)
+        write(&path, &o.stage, &o.bus, &log)
     }
+}
+
+/// Appends one tagged interval, from the start of the stage, to a log.
+fn append(path: &Path, tag: &str, hist: &Hist, length: Duration) -> io::Result<()> {
+    if hist.is_empty() {
+        return Ok(());
+    }
+    let mut file = BufWriter::new(std::fs::OpenOptions::new().append(true).open(path)?);
+    let mut serializer = V2DeflateSerializer::new();
+    let mut writer = IntervalLogWriterBuilder::new()
+        .with_max_value_divisor(1000.0)
+        .begin_log_with(&mut file, &mut serializer)?;
+    let tag = Tag::new(tag).ok_or_else(|| io::Error::other(format!("bad tag {tag}")))?;
+    writer.write_histogram(hist, Duration::ZERO, length, Some(tag)).map_err(io::Error::other)?;
+    drop(writer);
+    file.flush()
 }
 
 /// Writes a log with one interval per non-empty histogram.

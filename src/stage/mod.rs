@@ -4,6 +4,7 @@
 //! every wait has a deadline; a timeout is an outcome, never a hang.
 
 mod checks;
+mod intervals;
 mod outcome;
 mod publish;
 
@@ -37,6 +38,8 @@ pub struct Context<'a> {
     pub run_hash: u64,
     pub faults: &'a Faults,
     pub interrupt: &'a CancellationToken,
+    /// The run's result directory, for the stage's interval log.
+    pub results: &'a std::path::Path,
 }
 
 /// The state of a stage while it runs.
@@ -219,6 +222,10 @@ async fn exercise(
         });
     }
     drop(done_tx);
+    let log = cx.results.join(crate::report::hlog::file_name(&spec.name, label));
+    let title = format!("stage {} on {label}", spec.name);
+    let (rec, stop, start) = (recorder.clone(), crew.token(), work.start_ns);
+    crew.spawn("interval-log", intervals::write(log, title, rec, start, stop));
     if cx.progress.wants_ticks() {
         let (recorder, stop, progress) = (recorder.clone(), crew.token(), cx.progress.ticker());
         crew.spawn("progress", async move {
