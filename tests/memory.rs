@@ -180,3 +180,24 @@ fn a_fixed_rate_stage_takes_as_long_as_its_rate_says() {
     let rate = num(row, "send_rate");
     assert!((3000.0..4600.0).contains(&rate), "send rate {rate}");
 }
+
+#[test]
+fn warm_up_messages_count_for_loss_but_not_for_latency() {
+    let s = Scratch::new();
+    let path = s.scenario(
+        "warm.toml",
+        "[[stage]]\nname = \"warm\"\nmessages = 1000\nwarmup = 300\nkeys = 10\n",
+    );
+    let out = s.run(&[path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dir = s.result_dir();
+    let summary = &csv_rows(&dir.join("summary.csv"))[0];
+    assert_eq!((num(summary, "sent"), num(summary, "received")), (1000.0, 1000.0));
+    let latency = csv_rows(&dir.join("latency.csv"));
+    let all = |histogram: &str| {
+        let top = latency.iter().find(|r| r["histogram"] == histogram && r["percentile"] == "100");
+        num(top.expect("a 100th percentile row"), "count")
+    };
+    assert_eq!(all("e2e"), 700.0, "the 300 warm-up messages are left out");
+    assert_eq!(all("publish"), 700.0);
+}

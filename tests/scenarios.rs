@@ -35,6 +35,12 @@ fn an_unknown_key_is_named_with_its_table() {
     );
     rejects("[[stage]]\nmessages = 1\n[thresholds]\ne2e_p98 = \"1s\"\n", &["e2e_p98"]);
     rejects("surprise = true\n[[stage]]\nmessages = 1\n", &["bad.toml:1:", "surprise"]);
+    rejects("[defaults]\ntopicz = 2\n[[stage]]\nmessages = 1\n", &["bad.toml:2:", "topicz"]);
+    rejects(
+        "[[stage]]\nmessages = 1\n[stage.thresholds]\nmax_lots = 1\n",
+        &["bad.toml:4:", "max_lots"],
+    );
+    rejects("[[compare]]\nkind = \"nats\"\nspeed = 9\n[[stage]]\nmessages = 1\n", &["speed"]);
 }
 
 #[test]
