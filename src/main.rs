@@ -103,5 +103,10 @@ fn usage_on_error(result: anyhow::Result<i32>) -> i32 {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOADRUN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -126,6 +126,7 @@ pub async fn run(cx: &Context<'_>, index: usize, spec: &StageSpec, bus_spec: &Bu
 fn phase(cx: &Context<'_>, spec: &StageSpec, bus: &str, phase: Phase) {
     cx.probe.phase(phase);
     cx.probe.sample();
+    tracing::info!(stage = %spec.name, bus, phase = phase.name(), "stage transition");
     cx.progress.phase(&spec.name, bus, phase);
 }
 
