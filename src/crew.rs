@@ -10,7 +10,7 @@ use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::probe::tasks;
+use crate::probe::{self, tasks};
 
 pub struct Crew {
     token: CancellationToken,
@@ -64,17 +64,14 @@ impl Crew {
             handles.retain(|(_, h)| !h.is_finished());
             std::mem::take(&mut *handles)
         };
-        let mut names: Vec<String> = Vec::new();
+        let mut counts = std::collections::BTreeMap::new();
         for (label, handle) in &stuck {
             handle.abort();
-            if !names.iter().any(|n| n.starts_with(label)) {
-                let n = stuck.iter().filter(|(l, _)| l == label).count();
-                names.push(if n == 1 { label.to_string() } else { format!("{label} x{n}") });
-            }
+            *counts.entry(*label).or_insert(0) += 1;
         }
         // aborted tasks end at their next await; give them a moment to go
         let _ = tokio::time::timeout(Duration::from_millis(200), self.tracker.wait()).await;
-        names
+        probe::tally(counts)
     }
 }
 

@@ -15,14 +15,10 @@ pub trait Progress: Send + Sync {
     fn phase(&self, stage: &str, bus: &str, phase: Phase);
     fn stage_finished(&self, outcome: &Outcome);
 
-    /// Whether `ticker` is worth a task that calls it while publishing.
-    fn wants_ticks(&self) -> bool {
-        false
-    }
-
-    /// A callback taking (sent, received) counts.
-    fn ticker(&self) -> Box<dyn Fn(u64, u64) + Send> {
-        Box::new(|_, _| {})
+    /// A callback taking the count received so far, for a task to call
+    /// while the stage publishes; None when nothing would show it.
+    fn ticker(&self) -> Option<Box<dyn Fn(u64) + Send>> {
+        None
     }
 }
 
@@ -114,16 +110,8 @@ impl Progress for Bars {
         eprintln!("{}", finished_line(o));
     }
 
-    fn wants_ticks(&self) -> bool {
-        true
-    }
-
-    fn ticker(&self) -> Box<dyn Fn(u64, u64) + Send> {
-        let bar = self.bar.lock().clone();
-        Box::new(move |_, received| {
-            if let Some(bar) = &bar {
-                bar.set_position(received);
-            }
-        })
+    fn ticker(&self) -> Option<Box<dyn Fn(u64) + Send>> {
+        let bar = self.bar.lock().clone()?;
+        Some(Box::new(move |received| bar.set_position(received)))
     }
 }

@@ -51,21 +51,21 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> Result<i32> {
     let interrupt = CancellationToken::new();
     runtime.block_on(watch_signals(interrupt.clone()));
 
-    let run_id = run_id();
+    let run_hash = run_hash();
+    let run_id = format!("{run_hash:08x}");
     let dir = results.dir.clone();
     let cx = stage::Context {
         probe: &probe,
         sampler: &sampler,
         progress: progress.as_ref(),
         run_id: &run_id,
-        run_hash: u64::from_str_radix(&run_id, 16).unwrap_or(1),
+        run_hash,
         faults: &opts.faults,
         interrupt: &interrupt,
         results: &dir,
     };
     let outcomes = runtime.block_on(stages(&cx, &scenario, &mut results, &timeline))?;
     drop(sampler);
-    timeline.flush().context("cannot write timeline.csv")?;
     // the picture is a convenience: the CSV files hold the results
     if let Err(e) = report::plot::draw(&results.dir) {
         eprintln!("loadrun: warning: cannot draw plot.svg: {e:#}");
@@ -97,7 +97,7 @@ async fn stages(
             let index = b * scenario.stages.len() + s;
             let mut outcome = stage::run(cx, index, spec, bus).await;
             results.record(&outcome)?;
-            timeline.flush().context("cannot write timeline.csv")?;
+            timeline.check().context("cannot write timeline.csv")?;
             cx.progress.stage_finished(&outcome);
             outcome.hists = None;
             let stop = outcome.unreachable || cx.interrupt.is_cancelled();
@@ -132,8 +132,7 @@ async fn watch_signals(interrupt: CancellationToken) {
         tracing::warn!("cannot watch for signals; Ctrl-C will end the run without records");
         return;
     };
-    let tracker = tokio_util::task::TaskTracker::new();
-    tasks::spawn(&tracker, "signals", async move {
+    tasks::spawn_detached("signals", async move {
         for n in 0.. {
             tokio::select! {
                 _ = int.recv() => {}
@@ -151,8 +150,10 @@ async fn watch_signals(interrupt: CancellationToken) {
     });
 }
 
-fn run_id() -> String {
+/// A run's id: 32 random-enough bits from the clock and the process id.
+/// Messages carry it; topic names carry it in hex.
+fn run_hash() -> u64 {
     let seed = now_ns() ^ (std::process::id() as u64).rotate_left(32);
     let mixed = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (seed >> 29);
-    format!("{:08x}", mixed as u32)
+    mixed as u32 as u64
 }

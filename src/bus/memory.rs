@@ -165,7 +165,6 @@ impl Bus for MemoryBus {
         // dropping the senders lets each worker finish its queue and stop
         self.queues.write().clear();
         let stuck = self.crew.join(deadline).await;
-        self.crew.cancel();
         self.routes.write().clear();
         Ok(stuck)
     }

@@ -42,8 +42,7 @@ struct Stripe {
     publish: Hist,
     e2e: Hist,
     acked: u64,
-    /// Arrival time of the first and last counted message.
-    first_rx_ns: u64,
+    /// Arrival time of the last counted message.
     last_rx_ns: u64,
 }
 
@@ -91,7 +90,7 @@ pub struct Latencies {
     pub e2e: Hist,
     pub publish: Hist,
     pub slip: Hist,
-    pub first_rx_ns: u64,
+    /// Arrival time of the last counted message (0 when none arrived).
     pub last_rx_ns: u64,
 }
 
@@ -128,7 +127,6 @@ impl Recorder {
                     publish: new_hist(),
                     e2e: new_hist(),
                     acked: 0,
-                    first_rx_ns: u64::MAX,
                     last_rx_ns: 0,
                 }))
             })
@@ -226,7 +224,6 @@ impl Recorder {
         if !header.warmup {
             let mut stripe = self.stripes[stripe()].0.lock();
             record(&mut stripe.e2e, now.saturating_sub(header.sent_ns));
-            stripe.first_rx_ns = stripe.first_rx_ns.min(now);
             stripe.last_rx_ns = stripe.last_rx_ns.max(now);
         }
     }
@@ -285,13 +282,8 @@ impl Recorder {
     }
 
     pub fn latencies(&self) -> Latencies {
-        let mut out = Latencies {
-            e2e: new_hist(),
-            publish: new_hist(),
-            slip: new_hist(),
-            first_rx_ns: u64::MAX,
-            last_rx_ns: 0,
-        };
+        let mut out =
+            Latencies { e2e: new_hist(), publish: new_hist(), slip: new_hist(), last_rx_ns: 0 };
         // same bounds everywhere, so adding cannot fail
         {
             let totals = self.totals.lock();
@@ -302,7 +294,6 @@ impl Recorder {
             let s = stripe.0.lock();
             let _ = out.publish.add(&s.publish);
             let _ = out.e2e.add(&s.e2e);
-            out.first_rx_ns = out.first_rx_ns.min(s.first_rx_ns);
             out.last_rx_ns = out.last_rx_ns.max(s.last_rx_ns);
         }
         for tally in &self.tallies {

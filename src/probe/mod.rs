@@ -11,7 +11,7 @@ mod settle;
 pub mod tasks;
 
 pub use sampler::Sampler;
-pub use settle::{settle, Settled, Verdict};
+pub use settle::{settle, tally, Settled, Verdict};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -79,8 +79,9 @@ impl Resource {
         }
     }
 
+    /// Its place in `RESOURCES`, which lists the variants in order.
     fn index(self) -> usize {
-        RESOURCES.iter().position(|r| *r == self).unwrap_or(0)
+        self as usize
     }
 }
 
@@ -222,16 +223,14 @@ impl Probe {
         let mut s = self.state.lock();
         let fds = proc::fd_targets();
         let threads = if named { proc::thread_names() } else { Vec::new() };
-        let counts = proc::classify(&fds);
         let mut values = [0u64; RESOURCES.len()];
+        for target in &fds {
+            values[proc::kind(target).index()] += 1;
+        }
         values[Resource::Threads.index()] =
             if named { threads.len() as u64 } else { proc::thread_count() };
         values[Resource::Tasks.index()] = self.runtime.metrics().num_alive_tasks() as u64;
-        values[Resource::Fds.index()] = counts.total;
-        values[Resource::FdSockets.index()] = counts.sockets;
-        values[Resource::FdPipes.index()] = counts.pipes;
-        values[Resource::FdFiles.index()] = counts.files;
-        values[Resource::FdOther.index()] = counts.other;
+        values[Resource::Fds.index()] = fds.len() as u64;
         values[Resource::Rss.index()] = proc::rss_bytes();
         values[Resource::Heap.index()] = alloc::heap_in_use();
         values[Resource::BusThreads.index()] = s.gauge.map(|g| (g.read)()).unwrap_or(0);
@@ -248,5 +247,17 @@ impl Probe {
         let detail =
             if named { Detail { threads, fds, tasks: tasks::live() } } else { Detail::default() };
         (reading, detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_are_listed_in_declaration_order() {
+        for (i, r) in RESOURCES.iter().enumerate() {
+            assert_eq!(r.index(), i, "{r:?}");
+        }
     }
 }

@@ -3,14 +3,7 @@
 
 use std::fs;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Fds {
-    pub total: u64,
-    pub sockets: u64,
-    pub pipes: u64,
-    pub files: u64,
-    pub other: u64,
-}
+use super::Resource;
 
 /// Names of every thread (the kernel's 15-character `comm`).
 pub fn thread_names() -> Vec<String> {
@@ -48,20 +41,17 @@ pub fn fd_targets() -> Vec<String> {
     out
 }
 
-pub fn classify(targets: &[String]) -> Fds {
-    let mut fds = Fds { total: targets.len() as u64, ..Fds::default() };
-    for t in targets {
-        if t.starts_with("socket:") {
-            fds.sockets += 1;
-        } else if t.starts_with("pipe:") {
-            fds.pipes += 1;
-        } else if t.starts_with('/') {
-            fds.files += 1;
-        } else {
-            fds.other += 1;
-        }
+/// Which descriptor row a target counts in.
+pub fn kind(target: &str) -> Resource {
+    if target.starts_with("socket:") {
+        Resource::FdSockets
+    } else if target.starts_with("pipe:") {
+        Resource::FdPipes
+    } else if target.starts_with('/') {
+        Resource::FdFiles
+    } else {
+        Resource::FdOther
     }
-    fds
 }
 
 pub fn rss_bytes() -> u64 {
@@ -80,7 +70,8 @@ mod tests {
 
     #[test]
     fn a_new_thread_and_a_new_pipe_are_seen() {
-        let before = (thread_count(), classify(&fd_targets()));
+        let pipes = || fd_targets().iter().filter(|t| kind(t) == Resource::FdPipes).count();
+        let before = (thread_count(), pipes());
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let (ready_tx, ready) = std::sync::mpsc::channel::<()>();
         let t = std::thread::Builder::new()
@@ -96,8 +87,8 @@ mod tests {
         // SAFETY: fds is a valid two-element array
         assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
         assert!(thread_names().iter().any(|n| n == "probe-test"));
-        let after = classify(&fd_targets());
-        assert!(after.pipes >= before.1.pipes + 2, "{after:?} vs {:?}", before.1);
+        let after = pipes();
+        assert!(after >= before.1 + 2, "{after} vs {}", before.1);
         tx.send(()).unwrap();
         t.join().unwrap();
         // SAFETY: both descriptors were opened above and are closed once

@@ -172,25 +172,24 @@ fn left_behind(
     match r {
         Resource::Threads => named_difference(&before.threads, &after.threads),
         Resource::Tasks => {
-            let mut out = Vec::new();
-            let mut labelled = 0;
+            let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
             for (label, n) in &after.tasks {
-                let had = before.tasks.get(label).copied().unwrap_or(0);
-                if *n > had {
-                    out.push(format!("{label} x{}", n - had));
-                    labelled += n - had;
-                }
+                *counts.entry(label).or_default() += *n as i64;
             }
+            for (label, n) in &before.tasks {
+                *counts.entry(label).or_default() -= *n as i64;
+            }
+            let labelled = counts.values().filter(|n| **n > 0).sum::<i64>() as u64;
+            let mut out = tally(counts);
             if extra > labelled {
                 out.push(format!("{} unlabelled", extra - labelled));
             }
             out.join("; ")
         }
         Resource::Fds => named_difference(&before.fds, &after.fds),
-        Resource::FdSockets => filtered(before, after, |t| t.starts_with("socket:")),
-        Resource::FdPipes => filtered(before, after, |t| t.starts_with("pipe:")),
-        Resource::FdFiles => filtered(before, after, |t| t.starts_with('/')),
-        Resource::FdOther => filtered(before, after, |t| !t.starts_with(['/', 's', 'p'])),
+        Resource::FdSockets | Resource::FdPipes | Resource::FdFiles | Resource::FdOther => {
+            filtered(before, after, |t| super::proc::kind(t) == r)
+        }
         Resource::Rss => format!("{} more resident", bytes(extra)),
         Resource::Heap => format!("{} still allocated", bytes(extra)),
         Resource::BusThreads => {
@@ -213,12 +212,17 @@ fn named_difference(before: &[String], after: &[String]) -> String {
     for name in before {
         *counts.entry(name).or_default() -= 1;
     }
-    let out: Vec<String> = counts
+    tally(counts).join("; ")
+}
+
+/// Names with their counts, the way verdicts show them: `name` once,
+/// `name xN` more often; names counted zero or less are left out.
+pub fn tally(counts: BTreeMap<&str, i64>) -> Vec<String> {
+    counts
         .into_iter()
         .filter(|(_, n)| *n > 0)
         .map(|(name, n)| if n == 1 { name.to_string() } else { format!("{name} x{n}") })
-        .collect();
-    out.join("; ")
+        .collect()
 }
 
 fn bytes(n: u64) -> String {

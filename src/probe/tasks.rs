@@ -47,7 +47,8 @@ where
     })
 }
 
-/// Spawns a labelled task that nothing joins (used only to inject a leak).
+/// Spawns a labelled task that nothing joins: one that lives for the whole
+/// run (the signal watcher) or an injected leak.
 pub fn spawn_detached<F>(label: &'static str, fut: F)
 where
     F: Future<Output = ()> + Send + 'static,

@@ -69,7 +69,7 @@ fn labels(names: impl Iterator<Item = String>) -> Vec<String> {
 
 fn figures(o: &Outcome) -> Vec<String> {
     let delta = |resource: &str| {
-        let rows = o.settled.iter().flat_map(|s| &s.rows);
+        let rows = o.settled.rows.iter();
         rows.into_iter().find(|r| r.resource == resource).map(|r| r.delta().to_string())
     };
     let mut cells = vec![

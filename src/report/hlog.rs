@@ -11,7 +11,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use anyhow::{anyhow, Context as _, Result};
 use base64::Engine as _;
 use hdrhistogram::serialization::interval_log::{
-    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
+    IntervalLogIterator, IntervalLogWriter, IntervalLogWriterBuilder, LogEntry, Tag,
 };
 use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
 
@@ -75,42 +75,57 @@ impl Exporter for Hlog {
     }
 }
 
-/// Appends one tagged interval, from the start of the stage, to a log.
-fn append(path: &Path, tag: &str, hist: &Hist, length: Duration) -> io::Result<()> {
+/// Maximums are shown in microseconds; values stay in nanoseconds.
+const MAX_DIVISOR: f64 = 1000.0;
+
+/// The header every loadrun log starts with: a title, and the stage's start
+/// as both start and base time (since the Unix epoch).
+pub fn header(title: &str, start: Duration) -> IntervalLogWriterBuilder {
+    let start = UNIX_EPOCH + start;
+    let mut builder = IntervalLogWriterBuilder::new();
+    builder
+        .add_comment(&format!("loadrun {title}, values in nanoseconds"))
+        .with_start_time(start)
+        .with_base_time(start)
+        .with_max_value_divisor(MAX_DIVISOR);
+    builder
+}
+
+/// Writes one tagged interval; an empty histogram is left out.
+pub fn put<W: Write>(
+    log: &mut IntervalLogWriter<'_, '_, W, V2DeflateSerializer>,
+    tag: &str,
+    hist: &Hist,
+    from: Duration,
+    length: Duration,
+) -> io::Result<()> {
     if hist.is_empty() {
         return Ok(());
     }
+    let tag = Tag::new(tag).ok_or_else(|| io::Error::other(format!("bad tag {tag}")))?;
+    log.write_histogram(hist, from, length, Some(tag)).map_err(io::Error::other)
+}
+
+/// Appends one tagged interval, from the start of the stage, to a log.
+fn append(path: &Path, tag: &str, hist: &Hist, length: Duration) -> io::Result<()> {
     let mut file = BufWriter::new(std::fs::OpenOptions::new().append(true).open(path)?);
     let mut serializer = V2DeflateSerializer::new();
-    let mut writer = IntervalLogWriterBuilder::new()
-        .with_max_value_divisor(1000.0)
+    let mut log = IntervalLogWriterBuilder::new()
+        .with_max_value_divisor(MAX_DIVISOR)
         .begin_log_with(&mut file, &mut serializer)?;
-    let tag = Tag::new(tag).ok_or_else(|| io::Error::other(format!("bad tag {tag}")))?;
-    writer.write_histogram(hist, Duration::ZERO, length, Some(tag)).map_err(io::Error::other)?;
-    drop(writer);
+    put(&mut log, tag, hist, Duration::ZERO, length)?;
+    drop(log);
     file.flush()
 }
 
 /// Writes a log with one interval per non-empty histogram.
 pub fn write(path: &Path, stage: &str, bus: &str, log: &StageLog) -> io::Result<()> {
     let mut file = BufWriter::new(File::create(path)?);
-    let start = UNIX_EPOCH + log.start;
     let mut serializer = V2DeflateSerializer::new();
-    let mut writer = IntervalLogWriterBuilder::new()
-        .add_comment(&format!("loadrun stage {stage} on {bus}, values in nanoseconds"))
-        .with_start_time(start)
-        .with_base_time(start)
-        .with_max_value_divisor(1000.0)
-        .begin_log_with(&mut file, &mut serializer)
-        .map_err(io::Error::other)?;
-    for (name, hist) in &log.hists {
-        if hist.is_empty() {
-            continue;
-        }
-        let tag = Tag::new(name).ok_or_else(|| io::Error::other(format!("bad tag {name}")))?;
-        writer
-            .write_histogram(hist, Duration::ZERO, log.length, Some(tag))
-            .map_err(io::Error::other)?;
+    let mut writer = header(&format!("stage {stage} on {bus}"), log.start)
+        .begin_log_with(&mut file, &mut serializer)?;
+    for (tag, hist) in &log.hists {
+        put(&mut writer, tag, hist, Duration::ZERO, log.length)?;
     }
     drop(writer);
     file.flush()

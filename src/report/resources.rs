@@ -38,9 +38,7 @@ impl Resources {
 
 impl Exporter for Resources {
     fn stage(&mut self, o: &Outcome) -> io::Result<()> {
-        let Some(settled) = &o.settled else {
-            return Ok(());
-        };
+        let settled = &o.settled;
         for r in &settled.rows {
             self.out.write_record([
                 o.stage.as_str(),

@@ -32,7 +32,7 @@ pub fn print_summary(outcomes: &[Outcome], dir: &std::path::Path) {
         .collect();
     print_table(&header, &rows);
     for o in outcomes {
-        for r in o.settled.iter().flat_map(|s| &s.rows) {
+        for r in &o.settled.rows {
             if !r.left_behind.is_empty() {
                 println!(
                     "{} on {}: {} {} ({} -> {}): {}",
@@ -99,8 +99,8 @@ pub fn summary_json(outcomes: &[Outcome], dir: &std::path::Path, exit: i32) -> S
             let c = &o.counts;
             let resources: Vec<serde_json::Value> = o
                 .settled
+                .rows
                 .iter()
-                .flat_map(|s| &s.rows)
                 .map(|r| {
                     serde_json::json!({
                         "resource": r.resource, "baseline": r.baseline, "peak": r.peak,
@@ -127,7 +127,7 @@ pub fn summary_json(outcomes: &[Outcome], dir: &std::path::Path, exit: i32) -> S
                 "receive_rate": o.receive_rate, "e2e_p50_us": o.e2e.p50_us,
                 "e2e_p99_us": o.e2e.p99_us, "e2e_max_us": o.e2e.max_us,
                 "publish_p99_us": o.publish.p99_us, "verdict": o.verdict().name(),
-                "settle_ms": o.settled.as_ref().map(|s| s.settle_ms).unwrap_or(0),
+                "settle_ms": o.settled.settle_ms,
                 "resources": resources, "checks": checks,
             })
         })

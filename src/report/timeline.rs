@@ -4,38 +4,46 @@
 //! killed run loses none.
 
 use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use crate::message::now_ns;
-use crate::probe::{Phase, Reading, Resource, TimelineSink, RESOURCES};
+use crate::probe::{Phase, Reading, TimelineSink, RESOURCES};
 
 #[derive(Clone)]
 pub struct Timeline {
-    out: Arc<Mutex<csv::Writer<BufWriter<File>>>>,
+    out: Arc<Mutex<Sink>>,
     start_ns: u64,
+}
+
+struct Sink {
+    csv: csv::Writer<File>,
+    /// The first failed write: a sample must not stop the run, so it is
+    /// kept here and reported at the end of the stage.
+    failed: Option<String>,
 }
 
 impl Timeline {
     pub fn create(dir: &Path) -> io::Result<Timeline> {
-        let file = BufWriter::new(File::create(dir.join("timeline.csv"))?);
-        let mut out = csv::Writer::from_writer(file);
+        let mut csv = csv::Writer::from_path(dir.join("timeline.csv"))?;
         let mut header = vec!["time_s", "stage", "bus", "phase"];
-        header.extend(RESOURCES.iter().map(|r| match r {
-            Resource::BusThreads => "bus_threads",
-            r => r.name(None),
-        }));
+        header.extend(RESOURCES.iter().map(|r| r.name(None)));
         header.push("bus_gauge");
-        out.write_record(&header)?;
-        out.flush()?;
-        Ok(Timeline { out: Arc::new(Mutex::new(out)), start_ns: now_ns() })
+        csv.write_record(&header)?;
+        csv.flush()?;
+        let sink = Sink { csv, failed: None };
+        Ok(Timeline { out: Arc::new(Mutex::new(sink)), start_ns: now_ns() })
     }
 
-    pub fn flush(&self) -> io::Result<()> {
-        self.out.lock().flush()
+    /// Whether every sample so far was written.
+    pub fn check(&self) -> io::Result<()> {
+        match &self.out.lock().failed {
+            Some(e) => Err(io::Error::other(e.clone())),
+            None => Ok(()),
+        }
     }
 }
 
@@ -46,11 +54,11 @@ impl TimelineSink for Timeline {
         row.extend(r.values.iter().map(|v| v.to_string()));
         row.push(gauge.into());
         // each row goes out whole (one write), so a killed run still leaves
-        // valid CSV; a failed write must not stop the run, and the flush at
-        // the end of the stage reports it
+        // valid CSV
         let mut out = self.out.lock();
-        if out.write_record(&row).is_ok() {
-            let _ = out.flush();
+        let written = out.csv.write_record(&row).and_then(|()| Ok(out.csv.flush()?));
+        if let (Err(e), None) = (written, &out.failed) {
+            out.failed = Some(e.to_string());
         }
     }
 }

@@ -26,7 +26,7 @@ pub struct Overrides {
 
 /// Reads, parses and validates a scenario file.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
-    let fail = |message: String| ScenarioError { file: path.to_path_buf(), line: None, message };
+    let fail = |message: String| whole_file(path, message);
     if path.is_dir() {
         return Err(fail("is a directory, not a scenario file".into()));
     }
@@ -42,7 +42,7 @@ pub fn from_bytes(
     bytes: &[u8],
     overrides: &Overrides,
 ) -> Result<Scenario, ScenarioError> {
-    let fail = |message: String| ScenarioError { file: path.to_path_buf(), line: None, message };
+    let fail = |message: String| whole_file(path, message);
     let text = std::str::from_utf8(bytes)
         .map_err(|e| fail(format!("is not UTF-8 text (bad byte at offset {})", e.valid_up_to())))?;
     if text.trim().is_empty() {
@@ -53,4 +53,9 @@ pub fn from_bytes(
     let mut scenario = validate::resolve(&source, raw)?;
     validate::apply(&source, &mut scenario, overrides)?;
     Ok(scenario)
+}
+
+/// An error about the file as a whole, with no line to point at.
+fn whole_file(path: &Path, message: String) -> ScenarioError {
+    ScenarioError { file: path.to_path_buf(), line: None, message }
 }

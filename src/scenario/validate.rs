@@ -144,8 +144,8 @@ fn partial(at: &At, raw: &RawStage) -> Result<Partial> {
 fn thresholds(at: &At, raw: &RawThresholds) -> Result<PartialThresholds> {
     let d = |key: &str, v: &Text| at.duration(&format!("thresholds.{key}"), v, Duration::ZERO);
     let n = |key: &str, v: &Int| at.int(&format!("thresholds.{key}"), v, 0, i64::MAX);
-    let policies = [("fail", LeakPolicy::Fail), ("warn", LeakPolicy::Warn)];
-    let policies = [policies[0], policies[1], ("ignore", LeakPolicy::Ignore)];
+    let policies =
+        [("fail", LeakPolicy::Fail), ("warn", LeakPolicy::Warn), ("ignore", LeakPolicy::Ignore)];
     Ok(PartialThresholds {
         latency: [
             d("e2e_p50", &raw.e2e_p50)?,

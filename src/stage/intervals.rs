@@ -9,14 +9,14 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
-use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::V2DeflateSerializer;
 use tokio_util::sync::CancellationToken;
 
 use crate::message::now_ns;
 use crate::metrics::Recorder;
+use crate::report::hlog;
 
 pub const EVERY: Duration = Duration::from_secs(1);
 
@@ -43,12 +43,8 @@ async fn intervals(
 ) -> io::Result<()> {
     let mut file = BufWriter::new(File::create(path)?);
     let mut serializer = V2DeflateSerializer::new();
-    let start = UNIX_EPOCH + Duration::from_nanos(start_ns);
-    let mut log = IntervalLogWriterBuilder::new()
-        .add_comment(&format!("loadrun {title}, values in nanoseconds, one interval a second"))
-        .with_start_time(start)
-        .with_base_time(start)
-        .with_max_value_divisor(1000.0)
+    let title = format!("{title}, one interval a second");
+    let mut log = hlog::header(&title, Duration::from_nanos(start_ns))
         .begin_log_with(&mut file, &mut serializer)?;
     let mut from = Duration::ZERO;
     loop {
@@ -58,12 +54,9 @@ async fn intervals(
         };
         let now = Duration::from_nanos(now_ns().saturating_sub(start_ns));
         let (e2e, publish) = recorder.rotate();
-        for (tag, hist) in [("e2e", &e2e), ("publish", &publish)] {
-            if !hist.is_empty() {
-                log.write_histogram(hist, from, now.saturating_sub(from), Tag::new(tag))
-                    .map_err(io::Error::other)?;
-            }
-        }
+        let length = now.saturating_sub(from);
+        hlog::put(&mut log, "e2e", &e2e, from, length)?;
+        hlog::put(&mut log, "publish", &publish, from, length)?;
         from = now;
         if last {
             break;

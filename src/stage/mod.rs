@@ -20,7 +20,7 @@ use crate::bus::{self, Bus, BusError, Faults, StageInfo, Topic};
 use crate::crew::Crew;
 use crate::message::now_ns;
 use crate::metrics::{summarize, Recorder};
-use crate::probe::{settle, Phase, Probe, Sampler};
+use crate::probe::{settle, Phase, Probe, Reading, Sampler};
 use crate::progress::Progress;
 use crate::scenario::{BusSpec, StageSpec};
 use publish::{produce, Share, Stopped};
@@ -112,10 +112,10 @@ pub async fn run(cx: &Context<'_>, index: usize, spec: &StageSpec, bus_spec: &Bu
         close(&*bus, &mut work).await;
         drop(bus);
     }
-    let after_close = cx.probe.sample();
     cx.sampler.active(false);
 
-    phase(cx, spec, &label, Phase::Settle);
+    // the reading that opens the settle is the one after close
+    let after_close = phase(cx, spec, &label, Phase::Settle);
     let settled = settle(cx.probe, &baseline, after_close, spec.settle).await;
     phase(cx, spec, &label, Phase::Record);
     finish(spec, label, &recorder, work, settled)
@@ -123,11 +123,12 @@ pub async fn run(cx: &Context<'_>, index: usize, spec: &StageSpec, bus_spec: &Bu
 
 /// Moves to the next phase; the probe takes a reading at every transition,
 /// so even a stage shorter than the sampling interval has a timeline.
-fn phase(cx: &Context<'_>, spec: &StageSpec, bus: &str, phase: Phase) {
+fn phase(cx: &Context<'_>, spec: &StageSpec, bus: &str, phase: Phase) -> Reading {
     cx.probe.phase(phase);
-    cx.probe.sample();
+    let reading = cx.probe.sample();
     tracing::info!(stage = %spec.name, bus, phase = phase.name(), "stage transition");
     cx.progress.phase(&spec.name, bus, phase);
+    reading
 }
 
 fn note_error(cx: &Context<'_>, work: &mut Work, e: &BusError) {
@@ -227,11 +228,11 @@ async fn exercise(
     let title = format!("stage {} on {label}", spec.name);
     let (rec, stop, start) = (recorder.clone(), crew.token(), work.start_ns);
     crew.spawn("interval-log", intervals::write(log, title, rec, start, stop));
-    if cx.progress.wants_ticks() {
-        let (recorder, stop, progress) = (recorder.clone(), crew.token(), cx.progress.ticker());
+    if let Some(progress) = cx.progress.ticker() {
+        let (recorder, stop) = (recorder.clone(), crew.token());
         crew.spawn("progress", async move {
             while !stop.is_cancelled() {
-                progress(recorder.sent_so_far(), recorder.received_so_far());
+                progress(recorder.received_so_far());
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(100)) => {}
                     _ = stop.cancelled() => {}
@@ -285,14 +286,15 @@ async fn exercise(
 }
 
 async fn close(bus: &dyn Bus, work: &mut Work) {
-    match tokio::time::timeout(CLOSE_DEADLINE, bus.close(CLOSE_DEADLINE)).await {
+    // the bus plans its close within CLOSE_DEADLINE; the outer bound, a
+    // little longer, only catches a bus that overruns its own plan
+    let bound = CLOSE_DEADLINE + JOIN_DEADLINE;
+    match tokio::time::timeout(bound, bus.close(CLOSE_DEADLINE)).await {
         Ok(Ok(stuck)) if stuck.is_empty() => {}
         Ok(Ok(stuck)) => work
             .fail(Status::Failed, format!("bus tasks did not exit on close: {}", stuck.join(", "))),
         Ok(Err(e)) => work.fail(Status::Failed, format!("closing the bus: {e}")),
-        Err(_) => {
-            work.fail(Status::Failed, format!("closing the bus took over {CLOSE_DEADLINE:?}"))
-        }
+        Err(_) => work.fail(Status::Failed, format!("closing the bus took over {bound:?}")),
     }
     for event in bus.events() {
         tracing::warn!(target: "loadrun::bus", "{event}");
@@ -335,7 +337,7 @@ fn finish(
         duration_s,
         status: work.status,
         reason: work.reason,
-        settled: Some(settled),
+        settled,
         checks: Vec::new(),
         unreachable: work.unreachable,
     };

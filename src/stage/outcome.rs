@@ -47,7 +47,7 @@ pub struct Outcome {
     pub receive_rate: f64,
     pub status: Status,
     pub reason: String,
-    pub settled: Option<Settled>,
+    pub settled: Settled,
     pub checks: Vec<Check>,
     /// The server could not be reached: the run stops with exit 2.
     pub unreachable: bool,
@@ -55,7 +55,7 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn verdict(&self) -> Verdict {
-        self.settled.as_ref().map(|s| s.worst()).unwrap_or(Verdict::Clean)
+        self.settled.worst()
     }
 
     pub fn checks_failed(&self) -> bool {

@@ -84,8 +84,7 @@ pub async fn produce(
 ) -> Stopped {
     let (run, stage) = (recorder.run(), recorder.stage());
     let mut failures = 0u64;
-    let mut slots = share.slots();
-    for i in 0..share.count() {
+    for (i, (topic, key, seq)) in (0..share.count()).zip(share.slots()) {
         if stop.is_cancelled() {
             return Stopped::Cancelled;
         }
@@ -99,7 +98,6 @@ pub async fn produce(
                 return Stopped::Cancelled;
             }
         }
-        let (topic, key, seq) = slots.next().unwrap_or_default();
         let now = now_ns();
         let sent_ns = intended.unwrap_or(now);
         let header = Header { warmup: global < share.warmup, run, stage, topic, key, seq, sent_ns };
