@@ -43,18 +43,25 @@ impl Progress for Quiet {
 /// The line every mode prints when a stage ends.
 fn finished_line(o: &Outcome) -> String {
     let c = &o.counts;
-    let mut line = format!(
-        "stage {} on {}: {} in {:.2}s, sent {} received {} lost {}, e2e p99 {:.0}us, {}",
-        o.stage,
-        o.bus,
-        o.status.name(),
-        o.duration_s,
-        c.sent,
-        c.received,
-        c.lost,
-        o.e2e.p99_us,
-        o.verdict().name()
-    );
+    let head =
+        format!("stage {} on {}: {} in {:.2}s", o.stage, o.bus, o.status.name(), o.duration_s);
+    let mut line = match o.consumed {
+        true => format!(
+            "{head}, sent {} received {} lost {}, e2e p99 {:.0}us, {}",
+            c.sent,
+            c.received,
+            c.lost,
+            o.e2e.p99_us,
+            o.verdict().name()
+        ),
+        false => format!(
+            "{head}, sent {} at {:.0}/s (publish only), publish p99 {:.0}us, {}",
+            c.sent,
+            o.send_rate,
+            o.publish.p99_us,
+            o.verdict().name()
+        ),
+    };
     if !o.reason.is_empty() {
         line.push_str(&format!(" ({})", o.reason));
     }

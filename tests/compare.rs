@@ -197,3 +197,30 @@ fn a_malformed_summary_exits_2_naming_file_line_and_value() {
     );
     assert_eq!(csv_rows(&new.join("summary.csv")).len(), 2);
 }
+
+#[test]
+fn a_stage_that_only_publishes_is_compared_on_the_figures_it_measured() {
+    let s = Scratch::new();
+    let path = s.scenario(
+        "firehose.toml",
+        "[[stage]]\nname = \"firehose\"\nmessages = 5000\nconsume = false\n",
+    );
+    let out = s.run(&[path.to_str().unwrap(), "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dir = s.result_dir();
+    let d = dir.to_str().unwrap();
+    let out = loadrun(&["compare", d, d, "--max-regression", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let figures: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("firehose"))
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    for wanted in ["send_rate", "publish_p99_us", "errors", "status", "verdict"] {
+        assert!(figures.contains(&wanted), "{wanted} missing: {stdout}");
+    }
+    for absent in ["receive_rate", "e2e_p99_us", "lost"] {
+        assert!(!figures.contains(&absent), "{absent} was never measured: {stdout}");
+    }
+}

@@ -201,3 +201,45 @@ fn warm_up_messages_count_for_loss_but_not_for_latency() {
     assert_eq!(all("e2e"), 700.0, "the 300 warm-up messages are left out");
     assert_eq!(all("publish"), 700.0);
 }
+
+#[test]
+fn a_stage_that_only_publishes_counts_what_it_sent_and_leaves_delivery_figures_empty() {
+    let s = Scratch::new();
+    let path = s.scenario(
+        "publish-only.toml",
+        "[defaults]\ntopics = 2\nkeys = 50\n\n\
+         [[stage]]\nname = \"firehose\"\nmessages = 20000\nconsume = false\n\n\
+         [[stage]]\nname = \"checked\"\nmessages = 2000\n",
+    );
+    let out = s.run(&[path.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("sent 20000 at") && stderr.contains("(publish only)"), "{stderr}");
+
+    let dir = s.result_dir();
+    let summary = csv_rows(&dir.join("summary.csv"));
+    let (firehose, checked) = (&summary[0], &summary[1]);
+    assert_eq!(num(firehose, "sent"), 20000.0);
+    assert_eq!(num(firehose, "acked"), 20000.0, "the bus took every message: {firehose:?}");
+    assert!(num(firehose, "send_rate") > 0.0 && num(firehose, "publish_p99_us") > 0.0);
+    assert_eq!(firehose["status"], "ok");
+    assert_eq!(firehose["verdict"], "clean");
+    for column in ["received", "lost", "duplicated", "reordered", "receive_rate", "e2e_p99_us"] {
+        assert_eq!(firehose[column], "", "{column} was not measured: {firehose:?}");
+    }
+    // the next stage consumes as usual
+    assert_eq!(num(checked, "received"), 2000.0);
+    assert_eq!(num(checked, "lost"), 0.0);
+
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json summary");
+    let first = &json["stages"][0];
+    assert_eq!(first["consumed"], false);
+    assert!(first["received"].is_null() && first["e2e_p99_us"].is_null(), "{first}");
+    assert_eq!(first["sent"], 20000);
+    let phases: Vec<String> = csv_rows(&dir.join("timeline.csv"))
+        .into_iter()
+        .filter(|r| r["stage"] == "firehose")
+        .map(|r| r["phase"].clone())
+        .collect();
+    assert!(!phases.iter().any(|p| p == "subscribe" || p == "drain"), "{phases:?}");
+}

@@ -115,3 +115,34 @@ fn merge_refuses_to_overwrite_a_directory_or_mix_scenarios() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("ran different scenarios"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn merging_stages_that_only_published_sums_what_was_sent_and_keeps_delivery_empty() {
+    let s = Scratch::new();
+    let path = s.scenario(
+        "firehose.toml",
+        "[[stage]]\nname = \"firehose\"\nmessages = 4000\nconsume = false\n",
+    );
+    for _ in 0..2 {
+        let out = s.run(&[path.to_str().unwrap(), "-q"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(s.results()).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.sort();
+    let out_dir = s.path().join("merged");
+    let mut args = vec!["merge"];
+    args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+    args.extend(["--out", out_dir.to_str().unwrap()]);
+    let out = loadrun(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let merged = csv_rows(&out_dir.join("summary.csv"));
+    assert_eq!(merged.len(), 1);
+    let row = &merged[0];
+    assert_eq!((num(row, "sent"), num(row, "acked")), (8000.0, 8000.0));
+    assert!(num(row, "publish_p99_us") > 0.0, "{row:?}");
+    for column in ["received", "lost", "receive_rate", "e2e_p99_us"] {
+        assert_eq!(row[column], "", "{column}: {row:?}");
+    }
+}

@@ -277,3 +277,39 @@ fn comparing_memory_and_nats_writes_one_side_by_side_row_per_stage() {
     assert!(stdout.contains("memory") && stdout.contains("nats"), "{stdout}");
     assert!(stdout.contains("throughput"), "no comparison table printed: {stdout}");
 }
+
+#[test]
+fn publish_only_stages_on_core_nats_and_jetstream_count_every_acknowledged_message() {
+    let server = Server::start();
+    let scratch = Scratch::new();
+    let scenario = scratch.scenario(
+        "firehose.toml",
+        &format!(
+            "[defaults]\ntopics = 2\nkeys = 20\nsettle = \"5s\"\nconsume = false\n\n\
+             [[compare]]\nkind = \"nats\"\nurl = \"{0}\"\n\n\
+             [[compare]]\nkind = \"nats\"\nurl = \"{0}\"\njetstream = true\n\n\
+             [[stage]]\nname = \"firehose\"\nmessages = 20000\n",
+            server.url()
+        ),
+    );
+    let out = scratch.run(&[scenario.to_str().unwrap(), "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+
+    let dir = scratch.result_dir();
+    let summary = csv_rows(&dir.join("summary.csv"));
+    let buses: Vec<&str> = summary.iter().map(|r| r["bus"].as_str()).collect();
+    assert_eq!(buses, ["nats", "nats-jetstream"]);
+    for row in &summary {
+        assert_eq!(num(row, "sent"), 20000.0, "{row:?}");
+        assert_eq!(num(row, "acked"), 20000.0, "every message flushed or acknowledged: {row:?}");
+        assert_eq!(num(row, "errors"), 0.0, "{row:?}");
+        assert!(num(row, "publish_p99_us") > 0.0, "{row:?}");
+        assert_eq!((row["status"].as_str(), row["verdict"].as_str()), ("ok", "clean"));
+        assert_eq!(row["received"], "", "nothing subscribed: {row:?}");
+    }
+    let comparison = csv_rows(&dir.join("comparison.csv"));
+    let row = &comparison[0];
+    assert!(num(row, "nats_throughput_msg_s") > 0.0, "publish rate compared: {row:?}");
+    assert_eq!(row["nats_e2e_p99_us"], "", "{row:?}");
+    assert_eq!(server.streams(), 0, "the publish-only stream outlived its stage");
+}

@@ -27,6 +27,24 @@ fn zero_messages_names_the_stage_line_and_value() {
 }
 
 #[test]
+fn a_delivery_threshold_on_a_stage_that_only_publishes_is_refused() {
+    rejects(
+        "[thresholds]\ne2e_p99 = \"5ms\"\n\n[[stage]]\nname = \"fire\"\nmessages = 10\n\
+         consume = false\n",
+        &["bad.toml:4:", "stage 'fire'", "thresholds.e2e_p99 needs a consumer", "consume = false"],
+    );
+    rejects(
+        "[[stage]]\nname = \"fire\"\nmessages = 10\nconsume = false\n\
+         [stage.thresholds]\nmax_lost = 0\n",
+        &["stage 'fire'", "thresholds.max_lost needs a consumer"],
+    );
+    rejects(
+        "[[stage]]\nname = \"fire\"\nmessages = 10\nconsume = \"no\"\n",
+        &["bad.toml:4:", "consume"],
+    );
+}
+
+#[test]
 fn an_unknown_key_is_named_with_its_table() {
     rejects("[[stage]]\nmessages = 5\nmesages = 5\n", &["bad.toml:3:", "unknown field `mesages`"]);
     rejects(

@@ -119,7 +119,9 @@ fn pair(old: &StageRow, new: &StageRow, limit: Option<f64>, ignore: &[String]) -
     let changes = FIGURES
         .iter()
         .zip(old.figures.iter().zip(&new.figures))
-        .map(|(figure, (&o, &n))| {
+        // a figure one side did not measure (consume = false) is left out
+        .filter_map(|(figure, (o, n))| Some((figure, ((*o)?, (*n)?))))
+        .map(|(figure, (o, n))| {
             let pct = change_pct(o, n);
             let worse = pct.map(|p| worsening(figure.kind, p)).unwrap_or(0.0);
             Change {

@@ -13,7 +13,8 @@ pub struct StageRow {
     pub stage: String,
     pub bus: String,
     /// In the order of `FIGURES`.
-    pub figures: Vec<f64>,
+    /// None where the stage did not measure the figure.
+    pub figures: Vec<Option<f64>>,
     pub status: String,
     pub verdict: String,
 }
@@ -42,8 +43,10 @@ impl Side {
                     row.line
                 );
             }
-            let figures =
-                FIGURES.iter().map(|f| summary.num(row, f.name)).collect::<Result<Vec<f64>>>()?;
+            let figures = FIGURES
+                .iter()
+                .map(|f| summary.measured(row, f.name))
+                .collect::<Result<Vec<_>>>()?;
             let verdict = match &verdicts {
                 Some(v) => v.of(&stage, &bus),
                 None => summary.text(row, "verdict").to_string(),

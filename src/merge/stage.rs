@@ -2,7 +2,7 @@
 //! rates summed, percentiles from the added histograms, the worst status
 //! and verdict) and its combined histogram log.
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 
 use super::{stage_log, Input};
 use crate::metrics::summarize;
@@ -53,11 +53,15 @@ pub fn merge(inputs: &[Input], stage: &str, bus: &str) -> Result<Merged> {
                     hlog::add(&mut log, tag, hist)?;
                 }
             }
-            None if t.num(row, "received")? > 0.0 || t.num(row, "acked")? > 0.0 => bail!(
-                "{}: stage {stage} on {bus} has latencies but no {}: cannot merge them",
-                input.dir.display(),
-                hlog::file_name(stage, bus)
-            ),
+            None if t.measured(row, "received")?.unwrap_or(0.0) > 0.0
+                || t.num(row, "acked")? > 0.0 =>
+            {
+                bail!(
+                    "{}: stage {stage} on {bus} has latencies but no {}: cannot merge them",
+                    input.dir.display(),
+                    hlog::file_name(stage, bus)
+                )
+            }
             None => {}
         }
         rows.push((input, row));
@@ -67,7 +71,7 @@ pub fn merge(inputs: &[Input], stage: &str, bus: &str) -> Result<Merged> {
 
     let mut out = Vec::with_capacity(COLUMNS.len());
     for column in COLUMNS {
-        out.push(cell(column, &rows, &log)?);
+        out.push(cell(column, &rows, &log).map_err(|e| anyhow!("stage {stage} on {bus}: {e}"))?);
     }
     Ok(Merged { row: out, log, runners: rows.len() })
 }
@@ -83,6 +87,18 @@ fn cell(column: &str, rows: &Rows, log: &StageLog) -> Result<String> {
     let latency = |tag: &str, pick: fn(&crate::metrics::Summary) -> f64| {
         num(log.get(tag).map(|h| pick(&summarize(h))).unwrap_or(0.0))
     };
+    // a figure no runner measured (consume = false) stays empty
+    let empty = texts(column).iter().filter(|t| t.trim().is_empty()).count();
+    if column != "reason" && empty > 0 {
+        if empty == rows.len() {
+            return Ok(String::new());
+        }
+        bail!(
+            "column '{column}' is empty for {empty} of {} runners: a stage that only \
+             publishes (consume = false) merges only with runs that did the same",
+            rows.len()
+        );
+    }
     Ok(match column {
         "stage" | "bus" => texts(column).swap_remove(0),
         c if SUMMED.contains(&c) => {

@@ -183,6 +183,17 @@ impl Recorder {
         }
     }
 
+    /// The bus acknowledged a group of messages at once (a client flush):
+    /// one clock reading and one lock for all of them.
+    pub fn acked_all(&self, headers: &[Header]) {
+        let now = now_ns();
+        let mut stripe = self.stripes[stripe()].0.lock();
+        stripe.acked += headers.len() as u64;
+        for header in headers.iter().filter(|h| !h.warmup) {
+            record(&mut stripe.publish, now.saturating_sub(header.sent_ns));
+        }
+    }
+
     /// A send or an acknowledgement failed; the first reason is kept.
     pub fn failed(&self, reason: &str) {
         self.errors.fetch_add(1, Relaxed);

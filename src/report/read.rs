@@ -64,6 +64,18 @@ impl Table {
     }
 }
 
+impl Table {
+    /// A number, or None for an empty cell: a figure the stage did not
+    /// measure (a stage with `consume = false` leaves its delivery figures
+    /// empty).
+    pub fn measured(&self, row: &Row, column: &str) -> Result<Option<f64>> {
+        match self.text(row, column).trim() {
+            "" => Ok(None),
+            _ => self.num(row, column).map(Some),
+        }
+    }
+}
+
 fn malformed(path: &Path, e: &csv::Error) -> anyhow::Error {
     match e.position() {
         Some(p) => anyhow!("{}:{}: malformed row ({e})", path.display(), p.line()),

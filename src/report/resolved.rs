@@ -61,6 +61,7 @@ fn render_stage(out: &mut String, st: &StageSpec) {
     let _ = writeln!(out, "producers = {}", st.producers);
     let _ = writeln!(out, "rate = {}", st.rate);
     let _ = writeln!(out, "warmup = {}", st.warmup);
+    let _ = writeln!(out, "consume = {}", st.consume);
     let _ = writeln!(out, "timeout = {}", quote(&show_duration(st.timeout)));
     let _ = writeln!(out, "settle = {}", quote(&show_duration(st.settle)));
     let t = &st.thresholds;

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io;
 use std::path::Path;
 
-use super::{num, Exporter};
+use super::{delivered, num, Exporter};
 use crate::stage::Outcome;
 
 pub const COLUMNS: [&str; 30] = [
@@ -58,31 +58,32 @@ impl Exporter for Summary {
     fn stage(&mut self, o: &Outcome) -> io::Result<()> {
         let c = &o.counts;
         let mib = |bytes: u64, over: f64| num(bytes as f64 / (1 << 20) as f64 / over.max(1e-9));
+        let d = |text: String| delivered(o, text);
         let row = [
             o.stage.clone(),
             o.bus.clone(),
             o.messages.to_string(),
             c.sent.to_string(),
-            c.received.to_string(),
-            c.lost.to_string(),
-            c.duplicated.to_string(),
-            c.reordered.to_string(),
+            d(c.received.to_string()),
+            d(c.lost.to_string()),
+            d(c.duplicated.to_string()),
+            d(c.reordered.to_string()),
             c.errors.to_string(),
             format!("{:.3}", o.duration_s),
             num(o.send_rate),
-            num(o.receive_rate),
-            num(o.e2e.p50_us),
-            num(o.e2e.p99_us),
-            num(o.e2e.max_us),
+            d(num(o.receive_rate)),
+            d(num(o.e2e.p50_us)),
+            d(num(o.e2e.p99_us)),
+            d(num(o.e2e.max_us)),
             num(o.publish.p99_us),
             o.status.name().to_string(),
             c.acked.to_string(),
-            c.foreign.to_string(),
+            d(c.foreign.to_string()),
             mib(c.bytes_sent, o.duration_s),
-            mib(c.bytes_received, o.duration_s),
-            num(o.e2e.p90_us),
-            num(o.e2e.p999_us),
-            num(o.e2e.mean_us),
+            d(mib(c.bytes_received, o.duration_s)),
+            d(num(o.e2e.p90_us)),
+            d(num(o.e2e.p999_us)),
+            d(num(o.e2e.mean_us)),
             num(o.publish.p50_us),
             num(o.publish.max_us),
             num(o.slip.p99_us),

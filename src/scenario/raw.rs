@@ -51,6 +51,8 @@ pub struct RawStage {
     pub producers: Int,
     pub rate: Int,
     pub warmup: Int,
+    /// false: publish only, nothing subscribes.
+    pub consume: Flag,
     pub timeout: Text,
     pub settle: Text,
     pub thresholds: Option<Spanned<RawThresholds>>,

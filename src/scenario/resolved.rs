@@ -114,6 +114,9 @@ pub struct StageSpec {
     pub rate: u64,
     /// Messages per stage left out of every figure.
     pub warmup: u64,
+    /// False: publish only. Nothing subscribes, so received, loss, order
+    /// and end-to-end latency are not measured (empty in the results).
+    pub consume: bool,
     pub timeout: Duration,
     pub settle: Duration,
     pub thresholds: Thresholds,
@@ -140,6 +143,26 @@ pub struct Thresholds {
     pub max_reordered: Option<u64>,
     pub max_errors: Option<u64>,
     pub leaks: LeakPolicy,
+}
+
+impl Thresholds {
+    /// The first limit set here that only a stage with consumers can check.
+    pub fn needs_consumers(&self) -> Option<&'static str> {
+        let latency = [
+            ("e2e_p50", self.e2e_p50),
+            ("e2e_p99", self.e2e_p99),
+            ("e2e_p999", self.e2e_p999),
+            ("e2e_max", self.e2e_max),
+        ];
+        let counts = [
+            ("min_receive_rate", self.min_receive_rate),
+            ("max_lost", self.max_lost),
+            ("max_duplicated", self.max_duplicated),
+            ("max_reordered", self.max_reordered),
+        ];
+        let set = latency.iter().find(|(_, v)| v.is_some()).map(|(k, _)| *k);
+        set.or_else(|| counts.iter().find(|(_, v)| v.is_some()).map(|(k, _)| *k))
+    }
 }
 
 impl Default for Thresholds {

@@ -107,6 +107,7 @@ struct Partial {
     producers: Option<i64>,
     rate: Option<i64>,
     warmup: Option<i64>,
+    consume: Option<bool>,
     timeout: Option<Duration>,
     settle: Option<Duration>,
     thresholds: Option<PartialThresholds>,
@@ -132,6 +133,7 @@ fn partial(at: &At, raw: &RawStage) -> Result<Partial> {
         producers: at.int("producers", &raw.producers, 1, 1024)?,
         rate: at.int("rate", &raw.rate, 0, 100_000_000)?,
         warmup: at.int("warmup", &raw.warmup, 0, COUNT)?,
+        consume: raw.consume.as_ref().map(|b| *b.get_ref()),
         timeout: at.duration("timeout", &raw.timeout, ms)?,
         settle: at.duration("settle", &raw.settle, Duration::ZERO)?,
         thresholds: match &raw.thresholds {
@@ -291,6 +293,15 @@ fn finish(
         Some(t) => merge_thresholds(t, &base),
         None => base,
     };
+    let consume = own.consume.or(defaults.consume).unwrap_or(true);
+    let thresholds = finish_thresholds(&thresholds);
+    if let (false, Some(key)) = (consume, thresholds.needs_consumers()) {
+        let message = format!(
+            "thresholds.{key} needs a consumer, but consume = false: \
+             a stage that only publishes measures no delivery"
+        );
+        return Err(at.fail(Some(span), message));
+    }
     Ok(StageSpec {
         name,
         messages: messages as u64,
@@ -301,9 +312,10 @@ fn finish(
         producers: pick(own.producers, defaults.producers, 2) as u32,
         rate: pick(own.rate, defaults.rate, 0) as u64,
         warmup: warmup as u64,
+        consume,
         timeout: own.timeout.or(defaults.timeout).unwrap_or(Duration::from_secs(120)),
         settle: own.settle.or(defaults.settle).unwrap_or(Duration::from_secs(10)),
-        thresholds: finish_thresholds(&thresholds),
+        thresholds,
     })
 }
 

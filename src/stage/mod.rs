@@ -183,10 +183,12 @@ async fn exercise(
         return note_error(cx, work, &e);
     }
 
-    phase(cx, spec, label, Phase::Subscribe);
-    let subscribed = bus.subscribe(&topics, recorder.clone(), crew.token());
-    if let Err(e) = bounded(cx, "subscribing", deadline, subscribed).await {
-        return note_error(cx, work, &e);
+    if spec.consume {
+        phase(cx, spec, label, Phase::Subscribe);
+        let subscribed = bus.subscribe(&topics, recorder.clone(), crew.token());
+        if let Err(e) = bounded(cx, "subscribing", deadline, subscribed).await {
+            return note_error(cx, work, &e);
+        }
     }
 
     phase(cx, spec, label, Phase::Publish);
@@ -229,10 +231,14 @@ async fn exercise(
     let (rec, stop, start) = (recorder.clone(), crew.token(), work.start_ns);
     crew.spawn("interval-log", intervals::write(log, title, rec, start, stop));
     if let Some(progress) = cx.progress.ticker() {
-        let (recorder, stop) = (recorder.clone(), crew.token());
+        let (recorder, stop, consume) = (recorder.clone(), crew.token(), spec.consume);
         crew.spawn("progress", async move {
             while !stop.is_cancelled() {
-                progress(recorder.received_so_far());
+                // a stage that only publishes shows what it has sent
+                progress(match consume {
+                    true => recorder.received_so_far(),
+                    false => recorder.sent_so_far(),
+                });
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(100)) => {}
                     _ = stop.cancelled() => {}
@@ -267,8 +273,21 @@ async fn exercise(
         }
     }
     work.publish_end_ns = now_ns();
+    if spec.consume {
+        phase(cx, spec, label, Phase::Drain);
+        drain(cx, spec, recorder, deadline, work).await;
+    }
+}
 
-    phase(cx, spec, label, Phase::Drain);
+/// Waits until every message sent has arrived, the stage deadline passes
+/// or the run is interrupted.
+async fn drain(
+    cx: &Context<'_>,
+    spec: &StageSpec,
+    recorder: &Recorder,
+    deadline: Instant,
+    work: &mut Work,
+) {
     loop {
         if recorder.received_so_far() >= recorder.sent_so_far() {
             break;
@@ -331,6 +350,7 @@ fn finish(
         slip: summarize(&lat.slip),
         send_rate: counted(counts.sent) / publish_s,
         receive_rate: counted(counts.received) / receive_s,
+        consumed: spec.consume,
         counts,
         hists: Some((lat.e2e, lat.publish, lat.slip)),
         started_ns: work.start_ns,

@@ -45,6 +45,9 @@ pub struct Outcome {
     pub duration_s: f64,
     pub send_rate: f64,
     pub receive_rate: f64,
+    /// False for a stage that only published: its received, loss, order
+    /// and end-to-end figures were not measured and are written empty.
+    pub consumed: bool,
     pub status: Status,
     pub reason: String,
     pub settled: Settled,

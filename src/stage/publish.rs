@@ -84,6 +84,7 @@ pub async fn produce(
 ) -> Stopped {
     let (run, stage) = (recorder.run(), recorder.stage());
     let mut failures = 0u64;
+    let mut payloads = Payloads::new(share.message_size);
     for (i, (topic, key, seq)) in (0..share.count()).zip(share.slots()) {
         if stop.is_cancelled() {
             return Stopped::Cancelled;
@@ -101,9 +102,9 @@ pub async fn produce(
         let now = now_ns();
         let sent_ns = intended.unwrap_or(now);
         let header = Header { warmup: global < share.warmup, run, stage, topic, key, seq, sent_ns };
-        let mut buf = BytesMut::zeroed(share.message_size);
-        header.write(&mut buf);
-        let msg = Outgoing { header, topic: topic as usize, payload: buf.freeze() };
+        let mut payload = payloads.next();
+        header.write(&mut payload);
+        let msg = Outgoing { header, topic: topic as usize, payload: payload.freeze() };
 
         let sent = match publisher.offer(msg) {
             Offer::Taken => Ok(()),
@@ -138,6 +139,30 @@ pub async fn produce(
     }
 }
 
+/// Bytes allocated at once for payloads.
+const BLOCK: usize = 16 * 1024;
+
+/// Zeroed payloads cut from shared blocks: one allocation serves many
+/// messages, and a block is freed when the bus has let go of its last one.
+struct Payloads {
+    block: BytesMut,
+    size: usize,
+}
+
+impl Payloads {
+    fn new(size: usize) -> Payloads {
+        Payloads { block: BytesMut::new(), size }
+    }
+
+    fn next(&mut self) -> BytesMut {
+        if self.block.len() < self.size {
+            let per_block = (BLOCK / self.size.max(1)).max(1);
+            self.block = BytesMut::zeroed(per_block * self.size);
+        }
+        self.block.split_to(self.size)
+    }
+}
+
 /// Waits until the intended send time, never returning early: the timer
 /// sleeps to within a millisecond (its resolution), then the task yields
 /// until the moment comes. False when cancelled.
@@ -162,6 +187,19 @@ async fn wait_until(at_ns: u64, stop: &CancellationToken) -> bool {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn payloads_are_zeroed_and_of_the_stage_size_across_blocks() {
+        for size in [36, 256, 100_000] {
+            let mut payloads = Payloads::new(size);
+            for _ in 0..(3 * BLOCK / size + 2) {
+                let mut p = payloads.next();
+                assert_eq!(p.len(), size);
+                assert!(p.iter().all(|&b| b == 0));
+                p[0] = 0xff;
+            }
+        }
+    }
 
     #[test]
     fn every_message_is_sent_once_with_rising_sequences_per_key() {

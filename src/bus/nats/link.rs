@@ -67,6 +67,8 @@ pub async fn open(
         .max_reconnects(RECONNECT_ATTEMPTS)
         .reconnect_delay_callback(|_| RECONNECT_DELAY)
         .client_capacity(CLIENT_CAPACITY)
+        // loadrun checks its subjects once, before publishing (`mod.rs`)
+        .skip_subject_validation(role == Role::Publishing)
         .event_callback(move |event| {
             let _ = tx.send(event);
             std::future::ready(())

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer, stream};
-use async_nats::Client;
+use async_nats::{Client, Subject};
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
@@ -32,7 +32,7 @@ use crate::scenario::{BusSpec, Storage};
 use consume::Stops;
 use events::EventLog;
 use link::Role;
-use publish::{NatsPublisher, ACK_WINDOW};
+use publish::{Acks, NatsPublisher, Unflushed, ACK_WINDOW};
 
 /// Unacknowledged messages a JetStream consumer may have out at once; kept
 /// well under the client's per-subscription buffer (65,536), so JetStream
@@ -184,6 +184,19 @@ impl NatsBus {
     }
 }
 
+/// The topics' subjects, checked once here: the publishing connection skips
+/// the client's check on every message.
+fn publish_subjects(topics: &[Topic]) -> Result<Vec<Subject>, BusError> {
+    let subject = |t: &Topic| {
+        let subject = Subject::from(t.name.as_str());
+        match subject.is_valid() {
+            true => Ok(subject),
+            false => Err(BusError::Failed(format!("'{}' is not a valid nats subject", t.name))),
+        }
+    };
+    topics.iter().map(subject).collect()
+}
+
 /// JetStream stream names allow no '.', '*', '>' or path separators.
 fn stream_name(run_id: &str, stage: &str) -> String {
     let safe = |c: char| {
@@ -241,18 +254,24 @@ impl Bus for NatsBus {
     ) -> Result<Box<dyn Publisher>, BusError> {
         let (client, stream) =
             self.links(|l| (l.publishing.clone(), l.streams.clone().map(|s| s.0)))?;
-        let (acks, rx) = mpsc::channel(ACK_WINDOW);
+        let subjects = publish_subjects(topics)?;
         let stop = self.crew.token();
-        match &stream {
-            Some(_) => self.crew.spawn("nats-acks", publish::stream_acks(rx, recorder, stop)),
-            None => self
-                .crew
-                .spawn("nats-flushes", publish::flushes(rx, client.clone(), recorder, stop)),
-        }
+        let acks = match stream {
+            Some(js) => {
+                let (tx, rx) = mpsc::channel(ACK_WINDOW);
+                self.crew.spawn("nats-acks", publish::stream_acks(rx, recorder, stop));
+                Acks::Stream(Box::new(js), tx)
+            }
+            None => {
+                let unflushed = Arc::new(Unflushed::default());
+                let task = publish::flushes(unflushed.clone(), client.clone(), recorder, stop);
+                self.crew.spawn("nats-flushes", task);
+                Acks::Core(unflushed)
+            }
+        };
         Ok(Box::new(NatsPublisher {
             client,
-            stream,
-            subjects: topics.iter().map(|t| t.name.as_str().into()).collect(),
+            subjects,
             acks,
             url: self.shown.clone(),
             events: self.events.clone(),

@@ -18,35 +18,86 @@ use async_nats::jetstream::{self, publish::PublishAck};
 use async_nats::{Client, Subject};
 use async_trait::async_trait;
 use futures_util::stream::FuturesUnordered;
-use futures_util::StreamExt;
-use tokio::sync::{mpsc, oneshot};
+use futures_util::{FutureExt, StreamExt};
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::events::EventLog;
-use crate::bus::{BusError, Outgoing, Publisher};
+use crate::bus::{BusError, Offer, Outgoing, Publisher};
 use crate::message::Header;
 use crate::metrics::Recorder;
 
 /// Messages whose acknowledgement a publisher may be waiting for at once.
 pub const ACK_WINDOW: usize = 4096;
-/// Headers taken into one core flush at most.
-const FLUSH_BATCH: usize = 1024;
 /// The longest one publish or one flush may block; a server that went away
 /// is given up on well within it (see `link`).
 const SEND_DEADLINE: Duration = Duration::from_secs(10);
 
-/// What a publisher hands its acknowledgement task.
+type Answer = oneshot::Sender<Result<(), String>>;
+
+/// How a publisher's messages get acknowledged.
+pub enum Acks {
+    /// Core NATS: headers wait in `Unflushed` for the next client flush.
+    Core(Arc<Unflushed>),
+    /// JetStream: each publish's acknowledgement goes to the ack task.
+    Stream(Box<jetstream::Context>, mpsc::Sender<Pending>),
+}
+
+/// What a JetStream publisher hands its acknowledgement task.
 pub enum Pending {
-    Sent(Header, Option<PublishAckFuture>),
+    Sent(Header, PublishAckFuture),
     /// Answered once everything before it has been acknowledged or failed.
-    Barrier(oneshot::Sender<Result<(), String>>),
+    Barrier(Answer),
+}
+
+/// Core NATS headers handed to the client and not yet covered by a flush.
+/// A publisher adds to it under a lock and wakes the flush task only when
+/// it finds it empty, so at full speed a wake-up is paid per flush, not per
+/// message. It holds at most what the client took during one flush, which
+/// the client's bounded queue limits.
+#[derive(Default)]
+pub struct Unflushed {
+    waiting: Mutex<Waiting>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct Waiting {
+    headers: Vec<Header>,
+    barriers: Vec<Answer>,
+}
+
+impl Unflushed {
+    fn add(&self, header: Header) {
+        let mut waiting = self.waiting.lock();
+        waiting.headers.push(header);
+        let first = waiting.headers.len() == 1 && waiting.barriers.is_empty();
+        drop(waiting);
+        if first {
+            self.wake.notify_one();
+        }
+    }
+
+    fn barrier(&self, answer: Answer) {
+        self.waiting.lock().barriers.push(answer);
+        self.wake.notify_one();
+    }
+
+    /// Swaps the waiting headers into `headers` (emptied first) and takes
+    /// the barriers.
+    fn take(&self, headers: &mut Vec<Header>) -> Vec<Answer> {
+        headers.clear();
+        let mut waiting = self.waiting.lock();
+        std::mem::swap(&mut waiting.headers, headers);
+        std::mem::take(&mut waiting.barriers)
+    }
 }
 
 pub struct NatsPublisher {
     pub client: Client,
-    pub stream: Option<jetstream::Context>,
     pub subjects: Vec<Subject>,
-    pub acks: mpsc::Sender<Pending>,
+    pub acks: Acks,
     pub url: String,
     pub events: Arc<EventLog>,
 }
@@ -63,37 +114,62 @@ impl NatsPublisher {
 
 #[async_trait]
 impl Publisher for NatsPublisher {
+    /// Core NATS only: the client takes a message at once while its queue
+    /// has room (a publish that would wait is dropped unsent, which the
+    /// client's queue allows, and the message comes back for `send`).
+    fn offer(&mut self, msg: Outgoing) -> Offer {
+        let Acks::Core(unflushed) = &self.acks else {
+            return Offer::Busy(msg);
+        };
+        let subject = self.subjects[msg.topic].clone();
+        match self.client.publish(subject, msg.payload.clone()).now_or_never() {
+            Some(Ok(())) => {
+                unflushed.add(msg.header);
+                Offer::Taken
+            }
+            Some(Err(e)) => Offer::Failed(self.failure("publishing", e)),
+            None => Offer::Busy(msg),
+        }
+    }
+
     /// # Cancel safety
     /// Dropped after the client took the message, the message still goes
     /// out but is neither counted as sent nor acknowledged.
     async fn send(&mut self, msg: Outgoing) -> Result<(), BusError> {
         let subject = self.subjects[msg.topic].clone();
-        let ack = match &self.stream {
-            // no timer per message: a publish waits only while the client's
-            // queue is full, and the producer loop drops it at the stage's
-            // deadline or cancellation
-            None => match self.client.publish(subject, msg.payload).await {
-                Ok(()) => None,
-                Err(e) => return Err(self.failure("publishing", e)),
+        // no timer per message: a publish waits only while the client's
+        // queue is full, and the producer loop drops it at the stage's
+        // deadline or cancellation
+        match &self.acks {
+            Acks::Core(unflushed) => match self.client.publish(subject, msg.payload).await {
+                Ok(()) => {
+                    unflushed.add(msg.header);
+                    Ok(())
+                }
+                Err(e) => Err(self.failure("publishing", e)),
             },
-            Some(js) => match js.publish(subject, msg.payload).await {
-                Ok(ack) => Some(ack),
-                Err(e) => return Err(self.failure("publishing to the stream", e)),
-            },
-        };
-        self.acks
-            .send(Pending::Sent(msg.header, ack))
-            .await
-            .map_err(|_| BusError::Failed("the nats bus closed while publishing".into()))
+            Acks::Stream(js, acks) => {
+                let ack = match js.publish(subject, msg.payload).await {
+                    Ok(ack) => ack,
+                    Err(e) => return Err(self.failure("publishing to the stream", e)),
+                };
+                acks.send(Pending::Sent(msg.header, ack))
+                    .await
+                    .map_err(|_| BusError::Failed("the nats bus closed while publishing".into()))
+            }
+        }
     }
 
     async fn flush(&mut self, deadline: Duration) -> Result<(), BusError> {
         let (tx, rx) = oneshot::channel();
         let waited = tokio::time::timeout(deadline, async {
-            self.acks
-                .send(Pending::Barrier(tx))
-                .await
-                .map_err(|_| "the nats bus closed".to_string())?;
+            match &self.acks {
+                Acks::Core(unflushed) => unflushed.barrier(tx),
+                Acks::Stream(_, acks) => acks
+                    .send(Pending::Barrier(tx))
+                    .await
+                    .map_err(|_| "the nats bus closed".to_string())?,
+            }
             rx.await.map_err(|_| "the nats bus closed".to_string())?
         })
         .await;
@@ -109,22 +185,23 @@ impl Publisher for NatsPublisher {
 }
 
 /// Core NATS: acknowledges each group of headers once a client flush that
-/// was requested after them has completed.
+/// was requested after they were published has completed.
 pub async fn flushes(
-    mut rx: mpsc::Receiver<Pending>,
+    unflushed: Arc<Unflushed>,
     client: Client,
     recorder: Arc<Recorder>,
     stop: CancellationToken,
 ) {
-    let mut batch = Vec::with_capacity(FLUSH_BATCH);
+    let mut headers = Vec::new();
     loop {
-        let got = tokio::select! {
+        tokio::select! {
             biased;
-            _ = stop.cancelled() => 0,
-            n = rx.recv_many(&mut batch, FLUSH_BATCH) => n,
-        };
-        if got == 0 {
-            return;
+            _ = stop.cancelled() => return,
+            _ = unflushed.wake.notified() => {}
+        }
+        let barriers = unflushed.take(&mut headers);
+        if headers.is_empty() && barriers.is_empty() {
+            continue;
         }
         let flushed = tokio::select! {
             r = tokio::time::timeout(SEND_DEADLINE, client.flush()) => match r {
@@ -134,14 +211,12 @@ pub async fn flushes(
             },
             _ = stop.cancelled() => return,
         };
-        for pending in batch.drain(..) {
-            match (pending, &flushed) {
-                (Pending::Sent(header, _), Ok(())) => recorder.acked(&header),
-                (Pending::Sent(..), Err(e)) => recorder.failed(e),
-                (Pending::Barrier(tx), result) => {
-                    let _ = tx.send(result.clone());
-                }
-            }
+        match &flushed {
+            Ok(()) => recorder.acked_all(&headers),
+            Err(e) => headers.iter().for_each(|_| recorder.failed(e)),
+        }
+        for answer in barriers {
+            let _ = answer.send(flushed.clone());
         }
     }
 }
@@ -161,7 +236,7 @@ pub async fn stream_acks(
     stop: CancellationToken,
 ) {
     let mut outstanding = FuturesUnordered::new();
-    let mut barrier: Option<oneshot::Sender<Result<(), String>>> = None;
+    let mut barrier: Option<Answer> = None;
     let mut open = true;
     loop {
         if outstanding.is_empty() {
@@ -181,8 +256,7 @@ pub async fn stream_acks(
                 Err(e) => recorder.failed(&format!("jetstream publish not acknowledged: {e}")),
             },
             pending = rx.recv(), if taking => match pending {
-                Some(Pending::Sent(header, Some(ack))) => outstanding.push(settle(header, ack)),
-                Some(Pending::Sent(header, None)) => recorder.acked(&header),
+                Some(Pending::Sent(header, ack)) => outstanding.push(settle(header, ack)),
                 Some(Pending::Barrier(tx)) => barrier = Some(tx),
                 None => open = false,
             },
