@@ -313,3 +313,33 @@ fn publish_only_stages_on_core_nats_and_jetstream_count_every_acknowledged_messa
     assert_eq!(row["nats_e2e_p99_us"], "", "{row:?}");
     assert_eq!(server.streams(), 0, "the publish-only stream outlived its stage");
 }
+
+#[test]
+fn a_core_subscriber_that_falls_behind_counts_dropped_messages_as_lost_and_ends_the_stage_early() {
+    let server = Server::start();
+    let scratch = Scratch::new();
+    let scenario = scratch.scenario(
+        "behind.toml",
+        &format!(
+            "[bus]\nkind = \"nats\"\nurl = \"{}\"\n\n\
+             [[stage]]\nname = \"behind\"\nmessages = 300000\ntopics = 1\n\
+             timeout = \"60s\"\nsettle = \"5s\"\n",
+            server.url()
+        ),
+    );
+    // the subscriber pauses 3 s at its first message while the rest pour in
+    let out = scratch.run(&[scenario.to_str().unwrap(), "--quiet", "--inject-stall", "3s"]);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
+
+    let row = &csv_rows(&scratch.result_dir().join("summary.csv"))[0];
+    let (sent, received, lost) = (num(row, "sent"), num(row, "received"), num(row, "lost"));
+    assert_eq!(sent, 300000.0, "{row:?}");
+    assert!(received > 0.0 && lost > 0.0, "some arrived, some were dropped: {row:?}");
+    assert_eq!(lost, sent - received, "{row:?}");
+    assert_eq!(row["status"], "failed");
+    assert!(row["reason"].contains("slow-consumer"), "{row:?}");
+    assert!(row["reason"].contains(&format!("{received} of 300000 messages arrived")), "{row:?}");
+    // it ended once the end marker proved the rest gone, not at the timeout
+    assert!(num(row, "duration_s") < 30.0, "waited out the stage timeout: {row:?}");
+    assert_eq!(row["verdict"], "clean", "{row:?}");
+}

@@ -1,7 +1,8 @@
 //! Fault injection, for proving the verdicts: a wrapper around any bus that,
 //! after the real close, deliberately leaves behind a thread, a task, a
 //! file descriptor or heap memory (`--inject-leak`), and the stall the
-//! memory bus applies to its consumers (`--inject-stall`). Both flags are
+//! memory bus and core NATS apply to their consumers (`--inject-stall`),
+//! which the backends read from `Faults` at connect. Both flags are
 //! hidden; a run without them never wraps the bus.
 
 use std::sync::Arc;
@@ -115,5 +116,9 @@ impl Bus for Leaky {
 
     fn events(&self) -> Vec<String> {
         self.inner.events()
+    }
+
+    fn losing(&self) -> Option<String> {
+        self.inner.losing()
     }
 }

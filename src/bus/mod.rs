@@ -109,6 +109,13 @@ pub trait Bus: Send + Sync {
     fn events(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Why some messages sent will never arrive, once the bus knows it
+    /// dropped some (a core NATS slow consumer). The drain then stops
+    /// waiting when arrivals stop, instead of at the stage timeout.
+    fn losing(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What a backend needs to know about the stage it serves.
@@ -127,7 +134,7 @@ pub async fn connect(
     let bus: Box<dyn Bus> = match spec.kind {
         BusKind::Memory => Box::new(memory::MemoryBus::new(spec, faults.stall)),
         BusKind::Kafka => Box::new(kafka::connect(spec, info).await?),
-        BusKind::Nats => Box::new(nats::NatsBus::connect(spec, info).await?),
+        BusKind::Nats => Box::new(nats::NatsBus::connect(spec, info, faults.stall).await?),
     };
     Ok(leaky::wrap(bus, faults))
 }

@@ -275,22 +275,31 @@ async fn exercise(
     work.publish_end_ns = now_ns();
     if spec.consume {
         phase(cx, spec, label, Phase::Drain);
-        drain(cx, spec, recorder, deadline, work).await;
+        drain(cx, spec, bus, recorder, deadline, work).await;
     }
 }
 
-/// Waits until every message sent has arrived, the stage deadline passes
-/// or the run is interrupted.
+/// Waits until every message sent has arrived, the bus is sure the rest
+/// are gone, the stage deadline passes or the run is interrupted.
 async fn drain(
     cx: &Context<'_>,
     spec: &StageSpec,
+    bus: &dyn Bus,
     recorder: &Recorder,
     deadline: Instant,
     work: &mut Work,
 ) {
     loop {
-        if recorder.received_so_far() >= recorder.sent_so_far() {
+        let received = recorder.received_so_far();
+        if received >= recorder.sent_so_far() {
             break;
+        }
+        if let Some(why) = bus.losing() {
+            // the bus is sure the rest are gone; count what did arrive
+            let received = recorder.received_so_far();
+            let sent = recorder.sent_so_far();
+            let reason = format!("{received} of {sent} messages arrived: {why}");
+            return work.fail(Status::Failed, reason);
         }
         if Instant::now() >= deadline {
             let (rx, tx) = (recorder.received_so_far(), recorder.sent_so_far());

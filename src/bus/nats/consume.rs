@@ -4,12 +4,14 @@
 //! connection; JetStream gets a push consumer per topic with explicit acks,
 //! each message acknowledged after it is recorded.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::{Client, Subscriber};
 use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
+use parking_lot::Mutex;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +20,9 @@ use crate::metrics::Recorder;
 
 /// The readiness probe: not a loadrun envelope, and never recorded.
 pub const PROBE: &[u8] = b"loadrun: is this subscription live?";
+/// The end marker, sent after the last message once the client has dropped
+/// some: not a loadrun envelope either, and never recorded.
+pub const END: &[u8] = b"loadrun: end of this stage's messages";
 /// How long a probe may take before it is sent again.
 const PROBE_EVERY: Duration = Duration::from_millis(200);
 /// Messages taken in one go once the first has arrived, so the cost of
@@ -59,19 +64,65 @@ async fn next_batch(sub: &mut Subscriber, stops: &Stops, batch: &mut Vec<async_n
     }
 }
 
+/// End markers of a core NATS stage that lost messages. The server keeps
+/// one connection's messages in order, so a subscriber that sees a marker
+/// published after the last message has had, or lost, every message
+/// before it; a marker that is itself dropped is sent again.
+#[derive(Default)]
+pub struct Ends {
+    subjects: Mutex<Vec<String>>,
+    seen: AtomicUsize,
+    sending: AtomicBool,
+}
+
+impl Ends {
+    pub fn watch(&self, subject: &str) {
+        self.subjects.lock().push(subject.to_string());
+    }
+
+    /// True once every subscriber has seen a marker.
+    pub fn all_seen(&self) -> bool {
+        let watched = self.subjects.lock().len();
+        watched > 0 && self.seen.load(Relaxed) >= watched
+    }
+
+    /// The subjects to mark, handed out the first time only.
+    pub fn start(&self) -> Option<Vec<String>> {
+        (!self.sending.swap(true, Relaxed)).then(|| self.subjects.lock().clone())
+    }
+}
+
+/// Publishes an end marker to every subject every `PROBE_EVERY`, until the
+/// bus closes.
+pub async fn mark_ends(publisher: Client, subjects: Vec<String>, stop: CancellationToken) {
+    loop {
+        for subject in &subjects {
+            let _ = publisher.publish(subject.clone(), Bytes::from_static(END)).await;
+        }
+        let _ = publisher.flush().await;
+        tokio::select! {
+            _ = tokio::time::sleep(PROBE_EVERY) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
+}
+
 /// A core NATS subscriber: records every message, and answers the
 /// readiness probe once. A message the client dropped because this task
-/// fell behind (a slow-consumer event) never arrives and counts as lost.
-// limit: the stage's drain still waits for such dropped messages until the
-// stage timeout, until the Bus trait can tell the stage about messages known
-// to be gone
+/// fell behind (a slow-consumer event) never arrives and counts as lost;
+/// the bus reports such drops through `Bus::losing`. `stall` (the hidden
+/// `--inject-stall`) pauses the task at its first message of the stage.
 pub async fn core(
     mut sub: Subscriber,
     recorder: Arc<Recorder>,
     ready: oneshot::Sender<()>,
     stops: Stops,
+    ends: Arc<Ends>,
+    stall: Option<Duration>,
 ) {
     let mut ready = Some(ready);
+    let mut stall = stall;
+    let mut ended = false;
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         next_batch(&mut sub, &stops, &mut batch).await;
@@ -84,6 +135,19 @@ pub async fn core(
                     let _ = ready.send(());
                 }
                 continue;
+            }
+            if msg.payload.as_ref() == END {
+                if !ended {
+                    ended = true;
+                    ends.seen.fetch_add(1, Relaxed);
+                }
+                continue;
+            }
+            if let Some(pause) = stall.take() {
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stops.stopped() => {}
+                }
             }
             recorder.delivered(&msg.payload);
         }

@@ -3,7 +3,7 @@
 //! regained connections, server and client errors. Loss itself is counted by
 //! the recorder as sent minus received; this log says why it happened.
 
-use async_nats::{ClientError, Event};
+use async_nats::{ClientError, Event, ServerError};
 use parking_lot::Mutex;
 
 use super::link::{Role, RECONNECT_ATTEMPTS};
@@ -39,6 +39,10 @@ impl EventLog {
         let mut s = self.state.lock();
         match event {
             Event::SlowConsumer(_) => s.slow_consumer += 1,
+            Event::ServerError(e @ ServerError::SlowConsumer(_)) => {
+                s.slow_consumer += 1;
+                keep(&mut s.errors, format!("server error: {e}"));
+            }
             Event::Connected => s.connects[slot(role)] += 1,
             Event::Disconnected => s.disconnects[slot(role)] += 1,
             Event::ClientError(ClientError::MaxReconnects) => {
@@ -57,6 +61,17 @@ impl EventLog {
     /// Why the connection is gone for good, once a client has given up.
     pub fn gone(&self) -> Option<String> {
         self.state.lock().gone.clone()
+    }
+
+    /// Why messages are known to be lost, for `Bus::losing`.
+    pub fn losing(&self) -> Option<String> {
+        match self.state.lock().slow_consumer {
+            0 => None,
+            n => Some(format!(
+                "nats dropped messages its subscriber could not take in time \
+                 ({n} slow-consumer events)"
+            )),
+        }
     }
 
     /// One line per kind of event, for `Bus::events`.

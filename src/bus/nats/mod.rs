@@ -29,7 +29,7 @@ use super::{Bus, BusError, Publisher, StageInfo, Topic};
 use crate::crew::Crew;
 use crate::metrics::Recorder;
 use crate::scenario::{BusSpec, Storage};
-use consume::Stops;
+use consume::{Ends, Stops};
 use events::EventLog;
 use link::Role;
 use publish::{Acks, NatsPublisher, Unflushed, ACK_WINDOW};
@@ -60,10 +60,18 @@ pub struct NatsBus {
     crew: Crew,
     events: Arc<EventLog>,
     links: Mutex<Option<Links>>,
+    stall: Option<Duration>,
+    ends: Arc<Ends>,
 }
 
 impl NatsBus {
-    pub async fn connect(spec: &BusSpec, info: &StageInfo) -> Result<NatsBus, BusError> {
+    /// `stall` is the hidden `--inject-stall`: each core subscriber pauses
+    /// that long at its first message.
+    pub async fn connect(
+        spec: &BusSpec,
+        info: &StageInfo,
+        stall: Option<Duration>,
+    ) -> Result<NatsBus, BusError> {
         let bus = NatsBus {
             shown: spec.url.shown(),
             stream: stream_name(&info.run_id, &info.stage),
@@ -73,6 +81,8 @@ impl NatsBus {
             crew: Crew::default(),
             events: Arc::default(),
             links: Mutex::new(None),
+            stall,
+            ends: Arc::default(),
         };
         match bus.open(spec).await {
             Ok(links) => {
@@ -133,8 +143,16 @@ impl NatsBus {
             let (ready, seen) = oneshot::channel();
             self.crew.spawn(
                 "nats-subscriber",
-                consume::core(sub, recorder.clone(), ready, stops.clone()),
+                consume::core(
+                    sub,
+                    recorder.clone(),
+                    ready,
+                    stops.clone(),
+                    self.ends.clone(),
+                    self.stall,
+                ),
             );
+            self.ends.watch(&topic.name);
             waiting.push((topic.name.clone(), seen));
         }
         let within = self.connect_timeout.max(Duration::from_secs(5));
@@ -310,5 +328,19 @@ impl Bus for NatsBus {
 
     fn events(&self) -> Vec<String> {
         self.events.lines()
+    }
+
+    /// Only once every core subscriber has seen an end marker: before that,
+    /// messages still in the client's or the server's buffers may arrive.
+    /// JetStream redelivers what a slow consumer missed, so it never loses.
+    fn losing(&self) -> Option<String> {
+        let why = self.events.losing()?;
+        let publishing = self.links(|l| l.streams.is_none().then(|| l.publishing.clone()));
+        let publishing = publishing.ok().flatten()?;
+        if let Some(subjects) = self.ends.start() {
+            let stop = self.crew.token();
+            self.crew.spawn("nats-end-marker", consume::mark_ends(publishing, subjects, stop));
+        }
+        self.ends.all_seen().then_some(why)
     }
 }
