@@ -206,7 +206,12 @@ impl Recorder {
     /// A message arrived at a subscriber. Bytes that are not this stage's
     /// messages are counted as foreign and otherwise ignored.
     pub fn delivered(&self, payload: &[u8]) {
-        let now = now_ns();
+        self.delivered_at(payload, now_ns());
+    }
+
+    /// `delivered`, for a message that had arrived by `now`: a subscriber
+    /// taking a batch that was already waiting reads the clock once.
+    pub fn delivered_at(&self, payload: &[u8], now: u64) {
         let header = match Header::read(payload) {
             Some(h) if h.run == self.run && h.stage == self.stage && h.key < self.keys => h,
             _ => {

@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::BusError;
+use crate::message::now_ns;
 use crate::metrics::Recorder;
 
 /// The readiness probe: not a loadrun envelope, and never recorded.
@@ -129,6 +130,8 @@ pub async fn core(
         if batch.is_empty() {
             break;
         }
+        // every message of the batch was already waiting at this moment
+        let mut now = now_ns();
         for msg in batch.drain(..) {
             if msg.payload.as_ref() == PROBE {
                 if let Some(ready) = ready.take() {
@@ -148,8 +151,9 @@ pub async fn core(
                     _ = tokio::time::sleep(pause) => {}
                     _ = stops.stopped() => {}
                 }
+                now = now_ns();
             }
-            recorder.delivered(&msg.payload);
+            recorder.delivered_at(&msg.payload, now);
         }
     }
     let _ = tokio::time::timeout(UNSUBSCRIBE_WAIT, sub.unsubscribe()).await;
@@ -164,8 +168,9 @@ pub async fn jetstream(mut sub: Subscriber, client: Client, recorder: Arc<Record
         if batch.is_empty() {
             break;
         }
+        let now = now_ns();
         for msg in batch.drain(..) {
-            recorder.delivered(&msg.payload);
+            recorder.delivered_at(&msg.payload, now);
             let Some(reply) = msg.reply else { continue };
             // an ack that fails is redelivered by the server later, and
             // shows as a duplicate, not hidden
