@@ -7,7 +7,9 @@
 # Like for like: the Python loop only publishes, so the ratio the goal is
 # about uses a loadrun stage that only publishes (`consume = false`). The
 # same messages through a full stage (subscribed, every message checked
-# for loss and order) are measured and printed too, with their own ratio.
+# for loss and order) are measured and printed too, with their own ratio,
+# and so is the barest async-nats loop (examples/nats_peer.rs): the ceiling
+# loadrun's client sets on this machine.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 messages="${BENCH_MESSAGES:-1000000}"
@@ -17,9 +19,11 @@ rounds="${BENCH_ROUNDS:-3}"
 port="${BENCH_NATS_PORT:-4333}"
 loadrun="${LOADRUN:-${CARGO_TARGET_DIR:-$root/target}/release/loadrun}"
 python="${PYTHON:-python3}"
+target="${CARGO_TARGET_DIR:-$root/target}"
 
 "$root/scripts/install-nats.sh"
 "$root/scripts/install-python-peers.sh" nats-py
+(cd "$root" && cargo build --release --quiet --example nats_peer)
 work="$(mktemp -d)"
 trap '"$root/scripts/nats-server.sh" down "$port" "$work/server" >/dev/null; rm -rf "$work"' EXIT
 "$root/scripts/nats-server.sh" up "$port" "$work/server"
@@ -70,6 +74,8 @@ for round in $(seq "$rounds"); do
     run_loadrun publish "$round"
     "$python" "$root/bench/nats_peer.py" --url "nats://127.0.0.1:$port" --count "$messages" \
         --size "$size" >"$work/python-$round.json"
+    "$target/release/examples/nats_peer" --url "nats://127.0.0.1:$port" --count "$messages" \
+        --size "$size" >"$work/rust-$round.json"
     run_loadrun roundtrip "$round"
 done
 
@@ -81,23 +87,29 @@ def stage(name, r):
 publish = [stage("publish", r) for r in range(1, rounds + 1)]
 roundtrip = [stage("roundtrip", r) for r in range(1, rounds + 1)]
 peer = [json.load(open(f"{work}/python-{r}.json")) for r in range(1, rounds + 1)]
+bare = [json.load(open(f"{work}/rust-{r}.json")) for r in range(1, rounds + 1)]
 for r in range(rounds):
     p, t = publish[r], roundtrip[r]
     print(f"round {r + 1}: loadrun publish only {p['send_rate']:>11,.0f} msg/s ({p['status']}), "
-          f"nats-py {peer[r]['rate']:>9,.0f} msg/s, loadrun round trip "
+          f"nats-py {peer[r]['rate']:>9,.0f} msg/s, async-nats {bare[r]['rate']:>11,.0f} msg/s, "
+          f"loadrun round trip "
           f"{t['send_rate']:>9,.0f} msg/s ({t['status']}, received {t['received']:,} "
           f"of {t['sent']:,}, e2e p99 {t['e2e_p99_us']:,.0f} us)")
 median = lambda xs: statistics.median(xs)
 pub = median(p["send_rate"] for p in publish)
 py = median(p["rate"] for p in peer)
 trip = median(t["send_rate"] for t in roundtrip)
+rust = median(b["rate"] for b in bare)
 print(f"median of {rounds} rounds:")
 print(f"  loadrun, publish only (consume = false) {pub:>12,.0f} msg/s")
 print(f"  nats-py, plain publish loop             {py:>12,.0f} msg/s")
+print(f"  async-nats, bare publish loop           {rust:>12,.0f} msg/s")
 print(f"  loadrun, full stage (publish rate)      {trip:>12,.0f} msg/s")
 print(f"ratio loadrun/python, publish only: {pub / py:.2f} (goal >= 5)")
 print(f"ratio loadrun/python, full stage:   {trip / py:.2f} (the stage also subscribes and "
       f"checks every message)")
+print(f"ratio async-nats/python:            {rust / py:.2f} (the client's own ceiling)")
+print(f"ratio loadrun/async-nats, publish only: {pub / rust:.2f}")
 failed = [s["status"] for s in publish if s["status"] != "ok"]
 if failed:
     print(f"bench-nats: {len(failed)} publish-only stage(s) did not finish ok", file=sys.stderr)

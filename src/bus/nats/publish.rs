@@ -10,6 +10,11 @@
 //!   server's socket (a client flush covering it). The task groups the
 //!   headers that arrive while a flush is running into the next flush.
 
+// limit: every message goes through async-nats's per-message command queue
+// and its one connection task, which caps a publisher at about 0.7 of the
+// barest async-nats loop on 2 cores (`make bench-nats`), until async-nats
+// takes messages in batches
+
 use std::sync::Arc;
 use std::time::Duration;
 
