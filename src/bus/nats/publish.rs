@@ -59,8 +59,9 @@ pub enum Pending {
 /// Core NATS headers handed to the client and not yet covered by a flush.
 /// A publisher adds to it under a lock and wakes the flush task only when
 /// it finds it empty, so at full speed a wake-up is paid per flush, not per
-/// message. It holds at most what the client took during one flush, which
-/// the client's bounded queue limits.
+/// message. It holds what was published while one flush ran, and a flush
+/// waits only for the client's bounded queue to be written out, so it stays
+/// near that queue's size.
 #[derive(Default)]
 pub struct Unflushed {
     waiting: Mutex<Waiting>,
