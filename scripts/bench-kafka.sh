@@ -12,7 +12,7 @@ keys="${KEYS:-1000}"
 linger="${LINGER_MS:-5}"
 fetch_wait="${FETCH_WAIT_MS:-10}"
 rounds="${ROUNDS:-3}"
-loadrun="${CARGO_TARGET_DIR:-target}/release/loadrun"
+loadrun="${LOADRUN:-${CARGO_TARGET_DIR:-target}/release/loadrun}"
 
 work="$(mktemp -d)"
 export TANSU_DIR="$work/tansu"
