@@ -343,3 +343,37 @@ fn a_core_subscriber_that_falls_behind_counts_dropped_messages_as_lost_and_ends_
     assert!(num(row, "duration_s") < 30.0, "waited out the stage timeout: {row:?}");
     assert_eq!(row["verdict"], "clean", "{row:?}");
 }
+
+#[test]
+fn the_shipped_comparison_runs_the_ladder_on_the_kafka_mock_and_on_nats_side_by_side() {
+    let server = Server::start();
+    let scratch = Scratch::new();
+    let shipped = format!("{}/scenarios/compare.toml", env!("CARGO_MANIFEST_DIR"));
+    let out = scratch.run(&[&shipped, "--url", &server.url()]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+
+    let dir = scratch.result_dir();
+    assert_clean_and_complete(&dir);
+    let summary = csv_rows(&dir.join("summary.csv"));
+    let runs: Vec<(&str, &str)> =
+        summary.iter().map(|r| (r["stage"].as_str(), r["bus"].as_str())).collect();
+    let ladder = ["low", "medium", "high", "extreme"];
+    let mut expected: Vec<(&str, &str)> = ladder.iter().map(|s| (*s, "kafka")).collect();
+    expected.extend(ladder.iter().map(|s| (*s, "nats")));
+    assert_eq!(runs, expected, "every stage on kafka, then every stage on nats");
+
+    let comparison = csv_rows(&dir.join("comparison.csv"));
+    let stages: Vec<&str> = comparison.iter().map(|r| r["stage"].as_str()).collect();
+    assert_eq!(stages, ladder);
+    for row in &comparison {
+        for bus in ["kafka", "nats"] {
+            assert_eq!(row[&format!("{bus}_status")], "ok", "{row:?}");
+            assert_eq!(row[&format!("{bus}_lost")], "0", "{row:?}");
+            assert_eq!(row[&format!("{bus}_verdict")], "clean", "{row:?}");
+            assert!(num(row, &format!("{bus}_throughput_msg_s")) > 0.0, "{row:?}");
+            assert!(num(row, &format!("{bus}_e2e_p99_us")) > 0.0, "{row:?}");
+        }
+    }
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("throughput/s") && stdout.contains("kafka"), "{stdout}");
+}
