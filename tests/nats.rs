@@ -75,15 +75,36 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    /// How many JetStream streams the server holds, from its monitoring port.
-    fn streams(&self) -> u64 {
+    /// The server's JetStream report from its monitoring port.
+    fn jsz(&self, query: &str) -> serde_json::Value {
         let mut conn = TcpStream::connect(("127.0.0.1", self.monitor)).expect("monitor port");
-        conn.write_all(b"GET /jsz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("ask /jsz");
+        let ask = format!("GET /jsz{query} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+        conn.write_all(ask.as_bytes()).expect("ask /jsz");
         let mut reply = String::new();
         conn.read_to_string(&mut reply).expect("read /jsz");
         let body = reply.split("\r\n\r\n").nth(1).expect("an http body");
-        let doc: serde_json::Value = serde_json::from_str(body).expect("json from /jsz");
-        doc["streams"].as_u64().expect("a stream count")
+        serde_json::from_str(body).expect("json from /jsz")
+    }
+
+    /// How many JetStream streams the server holds.
+    fn streams(&self) -> u64 {
+        self.jsz("")["streams"].as_u64().expect("a stream count")
+    }
+
+    /// Every stream as (name, storage, messages held).
+    fn stream_details(&self) -> Vec<(String, String, u64)> {
+        let doc = self.jsz("?streams=true&config=true");
+        let accounts = doc["account_details"].as_array().cloned().unwrap_or_default();
+        let streams = accounts
+            .iter()
+            .flat_map(|a| a["stream_detail"].as_array().cloned().unwrap_or_default().into_iter());
+        streams
+            .map(|s| {
+                let name = s["name"].as_str().unwrap_or_default().to_string();
+                let storage = s["config"]["storage"].as_str().unwrap_or_default().to_string();
+                (name, storage, s["state"]["messages"].as_u64().unwrap_or(0))
+            })
+            .collect()
     }
 }
 
@@ -376,4 +397,30 @@ fn the_shipped_comparison_runs_the_ladder_on_the_kafka_mock_and_on_nats_side_by_
     }
     let stdout = text(&out.stdout);
     assert!(stdout.contains("throughput/s") && stdout.contains("kafka"), "{stdout}");
+}
+
+#[test]
+fn a_kept_file_stream_holds_exactly_the_messages_the_stage_counted_as_sent() {
+    let server = Server::start();
+    let scratch = Scratch::new();
+    let scenario = scratch.scenario(
+        "kept.toml",
+        &format!(
+            "[bus]\nkind = \"nats\"\nurl = \"{}\"\njetstream = true\nstorage = \"file\"\n\
+             keep_topics = true\n\n[[stage]]\nname = \"kept\"\nmessages = 3000\ntopics = 2\n",
+            server.url()
+        ),
+    );
+    let out = scratch.run(&[scenario.to_str().unwrap(), "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+
+    let dir = scratch.result_dir();
+    assert_clean_and_complete(&dir);
+    let sent = num(&csv_rows(&dir.join("summary.csv"))[0], "sent");
+    let streams = server.stream_details();
+    assert_eq!(streams.len(), 1, "one stream for the stage, kept: {streams:?}");
+    let (name, storage, held) = &streams[0];
+    assert!(name.starts_with("loadrun-") && name.ends_with("-kept"), "{name}");
+    assert_eq!(storage, "file");
+    assert_eq!(*held as f64, sent, "the stream holds what loadrun counted as sent");
 }
