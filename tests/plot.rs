@@ -53,3 +53,35 @@ fn plot_redraws_the_picture_of_a_directory() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("nothing: not a result directory"));
 }
+
+#[test]
+fn a_stage_keeps_its_color_when_an_earlier_one_only_published() {
+    let s = Scratch::new();
+    let path = s.scenario(
+        "mixed.toml",
+        "[[stage]]\nname = \"firehose\"\nmessages = 2000\nconsume = false\n\n\
+         [[stage]]\nname = \"checked\"\nmessages = 2000\n",
+    );
+    let out = s.run(&[path.to_str().unwrap(), "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let content = std::fs::read_to_string(s.result_dir().join("plot.svg")).expect("plot.svg");
+    let doc = roxmltree::Document::parse(&content).expect("well-formed XML");
+    // the timeline writes each stage's name in the stage's color
+    let marker = doc
+        .descendants()
+        .find(|n| {
+            n.has_tag_name("text")
+                && n.text().map(str::trim) == Some("checked")
+                && n.attribute("fill") != Some("#000000")
+        })
+        .and_then(|n| n.attribute("fill"))
+        .expect("the checked stage named on the timeline in its color");
+    // the spectrum has one thick line: the checked stage's
+    let spectra: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke-width") == Some("2"))
+        .filter_map(|n| n.attribute("stroke"))
+        .collect();
+    assert!(!spectra.is_empty(), "no spectrum drawn");
+    assert!(spectra.iter().all(|c| *c == marker), "spectrum {spectra:?}, timeline {marker}");
+}

@@ -13,6 +13,9 @@ use crate::report::read::Table;
 
 /// One stage's line: (1/(1-p), microseconds).
 pub struct Line {
+    /// The stage's row in summary.csv, which picks its color: a stage with
+    /// no end-to-end latency (it only published) keeps its color unused.
+    pub index: usize,
     pub label: String,
     pub points: Vec<(f64, f64)>,
 }
@@ -22,7 +25,7 @@ pub fn load(dir: &Path) -> Result<Vec<Line>> {
     let buses: std::collections::BTreeSet<&str> =
         summary.rows.iter().map(|r| summary.text(r, "bus")).collect();
     let mut lines = Vec::new();
-    for row in &summary.rows {
+    for (index, row) in summary.rows.iter().enumerate() {
         let (stage, bus) = (summary.text(row, "stage"), summary.text(row, "bus"));
         let path = dir.join(hlog::file_name(stage, bus));
         if !path.exists() {
@@ -31,7 +34,7 @@ pub fn load(dir: &Path) -> Result<Vec<Line>> {
         let log = hlog::read(&path)?;
         let Some(hist) = log.get("e2e") else { continue };
         let label = if buses.len() > 1 { format!("{stage} ({bus})") } else { stage.to_string() };
-        lines.push(Line { label, points: points(hist) });
+        lines.push(Line { index, label, points: points(hist) });
     }
     Ok(lines)
 }
@@ -99,8 +102,8 @@ pub fn draw<DB: DrawingBackend>(
         let style = ("sans-serif", 16).into_font().color(&BLACK);
         area.draw_text("no latency recorded (no .hlog files)", &style, (120, 250))?;
     }
-    for (n, line) in lines.iter().enumerate() {
-        let color = super::color(n);
+    for line in lines {
+        let color = super::color(line.index);
         chart
             .draw_series(LineSeries::new(
                 line.points.iter().map(|&(x, y)| (x, y.max(y_min))),
