@@ -12,8 +12,9 @@ const SCENARIO: &str = "[defaults]\ntopics = 2\nkeys = 100\n\n\
     [[stage]]\nname = \"a\"\nmessages = 3000\n\n\
     [[stage]]\nname = \"b\"\nmessages = 1000\nrate = 5000\n";
 
-fn two_runs(s: &Scratch) -> Vec<PathBuf> {
-    let path = s.scenario("shared.toml", SCENARIO);
+/// Two runs of `scenario`, as two runners would make them.
+fn two_runs(s: &Scratch, scenario: &str) -> Vec<PathBuf> {
+    let path = s.scenario("shared.toml", scenario);
     for _ in 0..2 {
         let out = s.run(&[path.to_str().unwrap(), "-q"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -22,6 +23,17 @@ fn two_runs(s: &Scratch) -> Vec<PathBuf> {
         std::fs::read_dir(s.results()).unwrap().map(|e| e.unwrap().path()).collect();
     dirs.sort();
     dirs
+}
+
+/// `loadrun merge DIRS --out <scratch>/merged`, which must succeed.
+fn merge_into(s: &Scratch, dirs: &[PathBuf]) -> PathBuf {
+    let out_dir = s.path().join("merged");
+    let mut args = vec!["merge"];
+    args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+    args.extend(["--out", out_dir.to_str().unwrap()]);
+    let out = loadrun(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out_dir
 }
 
 fn decode(path: &std::path::Path) -> hdrhistogram::Histogram<u64> {
@@ -48,13 +60,8 @@ fn decode(path: &std::path::Path) -> hdrhistogram::Histogram<u64> {
 #[test]
 fn merging_two_runs_sums_the_counts_and_recomputes_percentiles_from_the_histograms() {
     let s = Scratch::new();
-    let dirs = two_runs(&s);
-    let out_dir = s.path().join("merged");
-    let mut args = vec!["merge"];
-    args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
-    args.extend(["--out", out_dir.to_str().unwrap()]);
-    let out = loadrun(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dirs = two_runs(&s, SCENARIO);
+    let out_dir = merge_into(&s, &dirs);
 
     let inputs: Vec<_> = dirs.iter().map(|d| csv_rows(&d.join("summary.csv"))).collect();
     let merged = csv_rows(&out_dir.join("summary.csv"));
@@ -95,7 +102,7 @@ fn merging_two_runs_sums_the_counts_and_recomputes_percentiles_from_the_histogra
 #[test]
 fn merge_refuses_to_overwrite_a_directory_or_mix_scenarios() {
     let s = Scratch::new();
-    let dirs = two_runs(&s);
+    let dirs = two_runs(&s, SCENARIO);
     let (a, b) = (dirs[0].to_str().unwrap(), dirs[1].to_str().unwrap());
     let out = loadrun(&["merge", a, b, "--out", a]);
     assert_eq!(out.status.code(), Some(2));
@@ -119,23 +126,8 @@ fn merge_refuses_to_overwrite_a_directory_or_mix_scenarios() {
 #[test]
 fn merging_stages_that_only_published_sums_what_was_sent_and_keeps_delivery_empty() {
     let s = Scratch::new();
-    let path = s.scenario(
-        "firehose.toml",
-        "[[stage]]\nname = \"firehose\"\nmessages = 4000\nconsume = false\n",
-    );
-    for _ in 0..2 {
-        let out = s.run(&[path.to_str().unwrap(), "-q"]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    }
-    let mut dirs: Vec<PathBuf> =
-        std::fs::read_dir(s.results()).unwrap().map(|e| e.unwrap().path()).collect();
-    dirs.sort();
-    let out_dir = s.path().join("merged");
-    let mut args = vec!["merge"];
-    args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
-    args.extend(["--out", out_dir.to_str().unwrap()]);
-    let out = loadrun(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let firehose = "[[stage]]\nname = \"firehose\"\nmessages = 4000\nconsume = false\n";
+    let out_dir = merge_into(&s, &two_runs(&s, firehose));
 
     let merged = csv_rows(&out_dir.join("summary.csv"));
     assert_eq!(merged.len(), 1);

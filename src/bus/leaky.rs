@@ -5,10 +5,11 @@
 //! which the backends read from `Faults` at connect. Both flags are
 //! hidden; a run without them never wraps the bus.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{Bus, BusError, Publisher, Topic};
@@ -40,9 +41,37 @@ impl Leak {
 pub struct Faults {
     /// Left behind after each stage's close.
     pub leaks: Vec<Leak>,
-    /// Memory bus: every worker stops delivering for this long, 100 ms
-    /// after publishing starts (a stalled consumer).
+    /// Consumers stop delivering for this long, 100 ms after publishing
+    /// starts (a stalled consumer): the memory bus and core NATS.
     pub stall: Option<std::time::Duration>,
+}
+
+/// The injected consumer stall of one stage's bus: from 100 ms after its
+/// first publisher is made, consumers deliver nothing for `length`.
+pub struct Stall {
+    length: Duration,
+    from: OnceLock<Instant>,
+}
+
+impl Stall {
+    pub fn new(length: Option<Duration>) -> Option<Arc<Stall>> {
+        length.map(|length| Arc::new(Stall { length, from: OnceLock::new() }))
+    }
+
+    /// A publisher was made; the first call sets when the stall begins.
+    pub fn begin(&self) {
+        let _ = self.from.set(Instant::now() + Duration::from_millis(100));
+    }
+
+    /// Returns at once outside the stall, at its end inside it.
+    pub async fn wait(&self) {
+        let Some(from) = self.from.get() else { return };
+        let until = *from + self.length;
+        let now = Instant::now();
+        if now >= *from && now < until {
+            tokio::time::sleep_until(until).await;
+        }
+    }
 }
 
 /// Heap left behind per injected heap leak.

@@ -5,16 +5,16 @@
 //! holds and a slow subscriber pushes back on the producers instead of
 //! growing memory.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use parking_lot::RwLock;
 use tokio::sync::mpsc::{self, error::TrySendError};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::leaky::Stall;
 use super::{Bus, BusError, Offer, Outgoing, Publisher, Topic};
 use crate::crew::Crew;
 use crate::metrics::Recorder;
@@ -35,24 +35,6 @@ struct Route {
 
 type Routes = Arc<RwLock<Vec<Route>>>;
 
-/// An injected consumer stall: from 100 ms after the first publisher is
-/// made, no worker delivers for `length`.
-struct Stall {
-    length: Duration,
-    from: OnceLock<Instant>,
-}
-
-impl Stall {
-    async fn wait(&self) {
-        let Some(from) = self.from.get() else { return };
-        let until = *from + self.length;
-        let now = Instant::now();
-        if now >= *from && now < until {
-            tokio::time::sleep_until(until).await;
-        }
-    }
-}
-
 pub struct MemoryBus {
     crew: Crew,
     queues: RwLock<Vec<mpsc::Sender<Envelope>>>,
@@ -64,7 +46,7 @@ impl MemoryBus {
     pub fn new(spec: &BusSpec, stall: Option<Duration>) -> MemoryBus {
         let crew = Crew::default();
         let routes: Routes = Arc::default();
-        let stall = stall.map(|length| Arc::new(Stall { length, from: OnceLock::new() }));
+        let stall = Stall::new(stall);
         let mut queues = Vec::with_capacity(spec.workers);
         for _ in 0..spec.workers {
             let (tx, rx) = mpsc::channel(spec.queue);
@@ -156,7 +138,7 @@ impl Bus for MemoryBus {
         }
         let partitions = self.routes.read().iter().map(|r| r.partitions).collect();
         if let Some(stall) = &self.stall {
-            let _ = stall.from.set(Instant::now() + Duration::from_millis(100));
+            stall.begin();
         }
         Ok(Box::new(MemoryPublisher { queues, partitions, recorder }))
     }

@@ -110,9 +110,9 @@ pub trait Bus: Send + Sync {
         Vec::new()
     }
 
-    /// Why some messages sent will never arrive, once the bus knows it
-    /// dropped some (a core NATS slow consumer). The drain then stops
-    /// waiting when arrivals stop, instead of at the stage timeout.
+    /// Why the messages still missing will never arrive, once the bus is
+    /// sure of it (a core NATS slow consumer). The drain then ends at once
+    /// instead of at the stage timeout.
     fn losing(&self) -> Option<String> {
         None
     }

@@ -8,7 +8,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{delivered, num, table, Exporter};
+use super::{num, table, Exporter};
 use crate::scenario::Scenario;
 use crate::stage::Outcome;
 
@@ -72,15 +72,14 @@ fn figures(o: &Outcome) -> Vec<String> {
         let rows = o.settled.rows.iter();
         rows.into_iter().find(|r| r.resource == resource).map(|r| r.delta().to_string())
     };
-    // a stage that only published is compared on the rate it published at
-    let throughput = if o.consumed { o.receive_rate } else { o.send_rate };
+    let d = |text: String| o.measured(text).unwrap_or_default();
     let mut cells = vec![
         o.status.name().to_string(),
-        num(throughput),
-        delivered(o, num(o.e2e.p50_us)),
-        delivered(o, num(o.e2e.p99_us)),
-        delivered(o, num(o.e2e.max_us)),
-        delivered(o, o.counts.lost.to_string()),
+        num(o.throughput()),
+        d(num(o.e2e.p50_us)),
+        d(num(o.e2e.p99_us)),
+        d(num(o.e2e.max_us)),
+        d(o.counts.lost.to_string()),
     ];
     cells.extend(DELTAS.iter().map(|r| delta(r).unwrap_or_default()));
     cells.push(o.verdict().name().to_string());

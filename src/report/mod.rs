@@ -104,16 +104,6 @@ pub fn utc_stamp(t: std::time::SystemTime) -> String {
     format!("{year:04}{month:02}{day:02}T{h:02}{m:02}{s:02}Z")
 }
 
-/// A delivery figure (received, loss, order, end to end) as written: empty
-/// for a stage that only published and so never measured it.
-pub fn delivered(o: &Outcome, text: String) -> String {
-    if o.consumed {
-        text
-    } else {
-        String::new()
-    }
-}
-
 /// Numbers in CSV: integers stay integers, rates and latencies get one
 /// decimal.
 pub fn num(x: f64) -> String {

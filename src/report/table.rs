@@ -12,7 +12,7 @@ pub fn print_summary(outcomes: &[Outcome], dir: &std::path::Path) {
         .iter()
         .map(|o| {
             let c = &o.counts;
-            let d = |text: String| if o.consumed { text } else { "-".into() };
+            let d = |text: String| o.measured(text).unwrap_or_else(|| "-".into());
             vec![
                 o.stage.clone(),
                 o.bus.clone(),
@@ -22,8 +22,7 @@ pub fn print_summary(outcomes: &[Outcome], dir: &std::path::Path) {
                 d(c.duplicated.to_string()),
                 d(c.reordered.to_string()),
                 c.errors.to_string(),
-                // a stage that only published shows the rate it published at
-                format!("{:.0}", if o.consumed { o.receive_rate } else { o.send_rate }),
+                format!("{:.0}", o.throughput()),
                 d(format!("{:.1}", o.e2e.p50_us)),
                 d(format!("{:.1}", o.e2e.p99_us)),
                 d(format!("{:.1}", o.e2e.max_us)),
@@ -122,15 +121,15 @@ pub fn summary_json(outcomes: &[Outcome], dir: &std::path::Path, exit: i32) -> S
                 })
                 .collect();
             // a figure the stage did not measure is null, not zero
-            let d = |v: serde_json::Value| if o.consumed { v } else { serde_json::Value::Null };
+            let m = |figure| o.measured(figure);
             serde_json::json!({
                 "stage": o.stage, "bus": o.bus, "status": o.status.name(), "reason": o.reason,
-                "messages": o.messages, "sent": c.sent, "received": d(c.received.into()),
-                "lost": d(c.lost.into()), "duplicated": d(c.duplicated.into()),
-                "reordered": d(c.reordered.into()), "errors": c.errors,
+                "messages": o.messages, "sent": c.sent, "received": m(c.received),
+                "lost": m(c.lost), "duplicated": m(c.duplicated),
+                "reordered": m(c.reordered), "errors": c.errors,
                 "duration_s": o.duration_s, "send_rate": o.send_rate,
-                "receive_rate": d(o.receive_rate.into()), "e2e_p50_us": d(o.e2e.p50_us.into()),
-                "e2e_p99_us": d(o.e2e.p99_us.into()), "e2e_max_us": d(o.e2e.max_us.into()),
+                "receive_rate": o.measured(o.receive_rate), "e2e_p50_us": o.measured(o.e2e.p50_us),
+                "e2e_p99_us": o.measured(o.e2e.p99_us), "e2e_max_us": o.measured(o.e2e.max_us),
                 "publish_p99_us": o.publish.p99_us, "verdict": o.verdict().name(),
                 "settle_ms": o.settled.settle_ms, "consumed": o.consumed,
                 "resources": resources, "checks": checks,

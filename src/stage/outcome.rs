@@ -64,4 +64,19 @@ impl Outcome {
     pub fn checks_failed(&self) -> bool {
         self.checks.iter().any(|c| !c.passed)
     }
+
+    /// A delivery figure (received, loss, order, end to end), or None for a
+    /// stage that only published and so never measured it.
+    pub fn measured<T>(&self, figure: T) -> Option<T> {
+        self.consumed.then_some(figure)
+    }
+
+    /// The rate a stage is shown and compared by: what arrived, or what was
+    /// sent for a stage that only published.
+    pub fn throughput(&self) -> f64 {
+        match self.consumed {
+            true => self.receive_rate,
+            false => self.send_rate,
+        }
+    }
 }

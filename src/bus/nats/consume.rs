@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+use crate::bus::leaky::Stall;
 use crate::bus::BusError;
 use crate::message::now_ns;
 use crate::metrics::Recorder;
@@ -93,14 +94,30 @@ impl Ends {
     }
 }
 
+/// Publishes `marker` (`PROBE` or `END`, named by `what`) to each subject,
+/// then flushes, so the markers are on their way when it returns.
+async fn mark<'a>(
+    publisher: &Client,
+    subjects: impl Iterator<Item = &'a String>,
+    marker: &'static [u8],
+    what: &str,
+) -> Result<(), BusError> {
+    for subject in subjects {
+        publisher
+            .publish(subject.clone(), Bytes::from_static(marker))
+            .await
+            .map_err(|e| BusError::Failed(format!("sending {what} to {subject}: {e}")))?;
+    }
+    let _ = publisher.flush().await;
+    Ok(())
+}
+
 /// Publishes an end marker to every subject every `PROBE_EVERY`, until the
 /// bus closes.
 pub async fn mark_ends(publisher: Client, subjects: Vec<String>, stop: CancellationToken) {
     loop {
-        for subject in &subjects {
-            let _ = publisher.publish(subject.clone(), Bytes::from_static(END)).await;
-        }
-        let _ = publisher.flush().await;
+        // a failed marker is sent again next time round
+        let _ = mark(&publisher, subjects.iter(), END, "the end marker").await;
         tokio::select! {
             _ = tokio::time::sleep(PROBE_EVERY) => {}
             _ = stop.cancelled() => return,
@@ -111,18 +128,17 @@ pub async fn mark_ends(publisher: Client, subjects: Vec<String>, stop: Cancellat
 /// A core NATS subscriber: records every message, and answers the
 /// readiness probe once. A message the client dropped because this task
 /// fell behind (a slow-consumer event) never arrives and counts as lost;
-/// the bus reports such drops through `Bus::losing`. `stall` (the hidden
-/// `--inject-stall`) pauses the task at its first message of the stage.
+/// the bus reports such drops through `Bus::losing`. An injected `stall`
+/// pauses the task like a memory-bus worker.
 pub async fn core(
     mut sub: Subscriber,
     recorder: Arc<Recorder>,
     ready: oneshot::Sender<()>,
     stops: Stops,
     ends: Arc<Ends>,
-    stall: Option<Duration>,
+    stall: Option<Arc<Stall>>,
 ) {
     let mut ready = Some(ready);
-    let mut stall = stall;
     let mut ended = false;
     let mut batch = Vec::with_capacity(BATCH);
     loop {
@@ -130,8 +146,14 @@ pub async fn core(
         if batch.is_empty() {
             break;
         }
+        if let Some(stall) = &stall {
+            tokio::select! {
+                _ = stall.wait() => {}
+                _ = stops.stopped() => {}
+            }
+        }
         // every message of the batch was already waiting at this moment
-        let mut now = now_ns();
+        let now = now_ns();
         for msg in batch.drain(..) {
             if msg.payload.as_ref() == PROBE {
                 if let Some(ready) = ready.take() {
@@ -145,13 +167,6 @@ pub async fn core(
                     ends.seen.fetch_add(1, Relaxed);
                 }
                 continue;
-            }
-            if let Some(pause) = stall.take() {
-                tokio::select! {
-                    _ = tokio::time::sleep(pause) => {}
-                    _ = stops.stopped() => {}
-                }
-                now = now_ns();
             }
             recorder.delivered_at(&msg.payload, now);
         }
@@ -198,13 +213,8 @@ pub async fn await_probes(
 ) -> Result<(), BusError> {
     let mut waiting = waiting;
     while !waiting.is_empty() {
-        for (subject, _) in &waiting {
-            publisher
-                .publish(subject.clone(), Bytes::from_static(PROBE))
-                .await
-                .map_err(|e| BusError::Failed(format!("probing subscription {subject}: {e}")))?;
-        }
-        let _ = publisher.flush().await;
+        let subjects = waiting.iter().map(|(subject, _)| subject);
+        mark(publisher, subjects, PROBE, "the readiness probe").await?;
         let pause = tokio::time::sleep(PROBE_EVERY);
         tokio::pin!(pause);
         let mut still = Vec::new();

@@ -25,6 +25,7 @@ use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::leaky::Stall;
 use super::{Bus, BusError, Publisher, StageInfo, Topic};
 use crate::crew::Crew;
 use crate::metrics::Recorder;
@@ -60,13 +61,12 @@ pub struct NatsBus {
     crew: Crew,
     events: Arc<EventLog>,
     links: Mutex<Option<Links>>,
-    stall: Option<Duration>,
+    stall: Option<Arc<Stall>>,
     ends: Arc<Ends>,
 }
 
 impl NatsBus {
-    /// `stall` is the hidden `--inject-stall`: each core subscriber pauses
-    /// that long at its first message.
+    /// `stall` is the hidden `--inject-stall`, applied to core subscribers.
     pub async fn connect(
         spec: &BusSpec,
         info: &StageInfo,
@@ -81,7 +81,7 @@ impl NatsBus {
             crew: Crew::default(),
             events: Arc::default(),
             links: Mutex::new(None),
-            stall,
+            stall: Stall::new(stall),
             ends: Arc::default(),
         };
         match bus.open(spec).await {
@@ -149,7 +149,7 @@ impl NatsBus {
                     ready,
                     stops.clone(),
                     self.ends.clone(),
-                    self.stall,
+                    self.stall.clone(),
                 ),
             );
             self.ends.watch(&topic.name);
@@ -273,6 +273,9 @@ impl Bus for NatsBus {
         let (client, stream) =
             self.links(|l| (l.publishing.clone(), l.streams.clone().map(|s| s.0)))?;
         let subjects = publish_subjects(topics)?;
+        if let Some(stall) = &self.stall {
+            stall.begin();
+        }
         let stop = self.crew.token();
         let acks = match stream {
             Some(js) => {
@@ -335,11 +338,15 @@ impl Bus for NatsBus {
     /// JetStream redelivers what a slow consumer missed, so it never loses.
     fn losing(&self) -> Option<String> {
         let why = self.events.losing()?;
-        let publishing = self.links(|l| l.streams.is_none().then(|| l.publishing.clone()));
-        let publishing = publishing.ok().flatten()?;
+        if self.links(|l| l.streams.is_some()).unwrap_or(true) {
+            return None;
+        }
         if let Some(subjects) = self.ends.start() {
-            let stop = self.crew.token();
-            self.crew.spawn("nats-end-marker", consume::mark_ends(publishing, subjects, stop));
+            if let Ok(publishing) = self.links(|l| l.publishing.clone()) {
+                let stop = self.crew.token();
+                let task = consume::mark_ends(publishing, subjects, stop);
+                self.crew.spawn("nats-end-marker", task);
+            }
         }
         self.ends.all_seen().then_some(why)
     }
