@@ -12,7 +12,7 @@ use rdkafka::producer::{BaseRecord, Producer as _, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::context::Acks;
-use crate::bus::{BusError, Outgoing, Publisher};
+use crate::bus::{BusError, Offer, Outgoing, Publisher};
 use crate::message::key_name;
 
 pub type Producer = ThreadedProducer<Acks>;
@@ -31,24 +31,39 @@ impl KafkaPublisher {
     }
 }
 
-#[async_trait]
-impl Publisher for KafkaPublisher {
-    async fn send(&mut self, msg: Outgoing) -> Result<(), BusError> {
+impl KafkaPublisher {
+    /// Hands `msg` to librdkafka: false when its queue is full.
+    fn produce(&self, msg: &Outgoing) -> Result<bool, BusError> {
         let Some(topic) = self.topics.get(msg.topic) else {
             return Err(BusError::Failed(format!("no kafka topic number {}", msg.topic)));
         };
         let key = key_name(msg.header.key);
-        loop {
-            let record = BaseRecord::to(topic).key(key.as_str()).payload(&msg.payload[..]);
-            match self.producer.send(record) {
-                Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                    // librdkafka's queue is the bound: wait for deliveries
-                    tokio::time::sleep(QUEUE_FULL_PAUSE).await
-                }
-                Err((e, _)) => return Err(BusError::Failed(format!("producing to {topic}: {e}"))),
-            }
+        let record = BaseRecord::to(topic).key(key.as_str()).payload(&msg.payload[..]);
+        match self.producer.send(record) {
+            Ok(()) => Ok(true),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => Ok(false),
+            Err((e, _)) => Err(BusError::Failed(format!("producing to {topic}: {e}"))),
         }
+    }
+}
+
+#[async_trait]
+impl Publisher for KafkaPublisher {
+    /// librdkafka takes a message without waiting unless its queue is full.
+    fn offer(&mut self, msg: Outgoing) -> Offer {
+        match self.produce(&msg) {
+            Ok(true) => Offer::Taken,
+            Ok(false) => Offer::Busy(msg),
+            Err(e) => Offer::Failed(e),
+        }
+    }
+
+    async fn send(&mut self, msg: Outgoing) -> Result<(), BusError> {
+        // librdkafka's queue is the bound: wait for deliveries to make room
+        while !self.produce(&msg)? {
+            tokio::time::sleep(QUEUE_FULL_PAUSE).await;
+        }
+        Ok(())
     }
 
     async fn flush(&mut self, deadline: Duration) -> Result<(), BusError> {
