@@ -82,9 +82,7 @@ fn load(dirs: &[PathBuf]) -> Result<Vec<Input>> {
     let mut inputs: Vec<Input> = Vec::new();
     for dir in dirs {
         read::result_dir(dir)?;
-        let mut required = vec!["stage", "bus"];
-        required.extend(COLUMNS);
-        let summary = Table::read(&dir.join("summary.csv"), &required)?;
+        let summary = Table::read(&dir.join("summary.csv"), &COLUMNS)?;
         let path = dir.join("resources.csv");
         let resources = if path.exists() {
             Some(Table::read(&path, &["stage", "bus", "resource"])?)
@@ -110,7 +108,8 @@ fn load(dirs: &[PathBuf]) -> Result<Vec<Input>> {
 /// The resolved scenario all runners share, or an error when they ran
 /// different ones (a merge of unlike runs would mean nothing).
 fn same_scenario(inputs: &[Input]) -> Result<Option<String>> {
-    let mut first: Option<(&Path, String)> = None;
+    // (directory, text, text without the comment lines)
+    let mut first: Option<(&Path, String, String)> = None;
     for input in inputs {
         let path = input.dir.join("scenario.toml");
         let Ok(text) = fs::read_to_string(&path) else {
@@ -120,10 +119,9 @@ fn same_scenario(inputs: &[Input]) -> Result<Option<String>> {
         // the first line names the file it came from, which may differ
         let body: String = text.lines().filter(|l| !l.starts_with('#')).collect();
         match &first {
-            None => first = Some((&input.dir, text)),
-            Some((dir, seen)) => {
-                let seen_body: String = seen.lines().filter(|l| !l.starts_with('#')).collect();
-                if seen_body != body {
+            None => first = Some((&input.dir, text, body)),
+            Some((dir, _, seen)) => {
+                if *seen != body {
                     bail!(
                         "{} and {} ran different scenarios (their scenario.toml differ): \
                          merge combines runners of one scenario",
@@ -134,7 +132,7 @@ fn same_scenario(inputs: &[Input]) -> Result<Option<String>> {
             }
         }
     }
-    Ok(first.map(|(_, text)| text))
+    Ok(first.map(|(_, text, _)| text))
 }
 
 fn make_out(out: &Path) -> Result<()> {
