@@ -175,12 +175,7 @@ impl Recorder {
 
     /// The bus acknowledged a message (delivery report, publish ack).
     pub fn acked(&self, header: &Header) {
-        let latency = now_ns().saturating_sub(header.sent_ns);
-        let mut stripe = self.stripes[stripe()].0.lock();
-        stripe.acked += 1;
-        if !header.warmup {
-            record(&mut stripe.publish, latency);
-        }
+        self.acked_all(std::slice::from_ref(header));
     }
 
     /// The bus acknowledged a group of messages at once (a client flush):
