@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use super::figure::FIGURES;
+use crate::probe::Verdict;
 use crate::report::read::{self, Table};
 
 #[derive(Debug, Clone)]
@@ -70,7 +71,7 @@ impl Side {
 /// The verdict of every stage from resources.csv: the worst of its rows
 /// (a merged directory has a row per runner as well).
 struct Verdicts {
-    rows: Vec<(String, String, String)>,
+    rows: Vec<(String, String, Verdict)>,
 }
 
 impl Verdicts {
@@ -84,18 +85,18 @@ impl Verdicts {
         let table = Table::read(&path, &["stage", "bus", "verdict"])?;
         let mut rows = Vec::new();
         for row in &table.rows {
-            let verdict = table.text(row, "verdict");
-            if rank(verdict).is_none() {
+            let text = table.text(row, "verdict");
+            let Some(verdict) = Verdict::parse(text) else {
                 bail!(
-                    "{}:{}: column 'verdict': `{verdict}` is not clean, leaked or unsettled",
+                    "{}:{}: column 'verdict': `{text}` is not clean, leaked or unsettled",
                     path.display(),
                     row.line
                 );
-            }
+            };
             rows.push((
                 table.text(row, "stage").to_string(),
                 table.text(row, "bus").to_string(),
-                verdict.to_string(),
+                verdict,
             ));
         }
         Ok(Some(Verdicts { rows }))
@@ -105,18 +106,9 @@ impl Verdicts {
         self.rows
             .iter()
             .filter(|(s, b, _)| s == stage && b == bus)
-            .map(|(_, _, v)| v.as_str())
-            .max_by_key(|v| rank(v))
-            .unwrap_or("-")
+            .map(|(_, _, v)| *v)
+            .max()
+            .map_or("-", Verdict::name)
             .to_string()
-    }
-}
-
-fn rank(verdict: &str) -> Option<u8> {
-    match verdict {
-        "clean" => Some(0),
-        "unsettled" => Some(1),
-        "leaked" => Some(2),
-        _ => None,
     }
 }

@@ -6,9 +6,11 @@ use anyhow::{anyhow, bail, Result};
 
 use super::{stage_log, Input};
 use crate::metrics::summarize;
+use crate::probe::Verdict;
 use crate::report::hlog::{self, StageLog};
 use crate::report::num;
 use crate::report::summary::COLUMNS;
+use crate::stage::Status;
 
 pub struct Merged {
     pub row: Vec<String>,
@@ -121,8 +123,8 @@ fn cell(column: &str, rows: &Rows, log: &StageLog) -> Result<String> {
         "publish_max_us" => latency("publish", |s| s.max_us),
         "slip_p99_us" => latency("slip", |s| s.p99_us),
         "slip_max_us" => latency("slip", |s| s.max_us),
-        "status" => worst(texts(column), &["ok", "timed_out", "failed", "interrupted"]),
-        "verdict" => worst(texts(column), &["clean", "unsettled", "leaked"]),
+        "status" => worst(texts(column), Status::parse),
+        "verdict" => worst(texts(column), Verdict::parse),
         "reason" => rows
             .iter()
             .filter(|(i, r)| !i.summary.text(r, "reason").is_empty())
@@ -133,10 +135,13 @@ fn cell(column: &str, rows: &Rows, log: &StageLog) -> Result<String> {
     })
 }
 
-/// The worst of the values, by their place in `order` (an unknown value is
+/// The worst of the values as `parse` orders them (an unknown value is
 /// worse than any known one).
-fn worst(values: Vec<String>, order: &[&str]) -> String {
-    let rank = |v: &String| order.iter().position(|o| o == v).unwrap_or(order.len());
+fn worst<T: Ord>(values: Vec<String>, parse: fn(&str) -> Option<T>) -> String {
+    let rank = |v: &String| {
+        let known = parse(v);
+        (known.is_none(), known)
+    };
     values.into_iter().max_by_key(rank).unwrap_or_default()
 }
 
@@ -147,8 +152,7 @@ mod tests {
     #[test]
     fn the_worst_status_and_verdict_win() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        let order = ["clean", "unsettled", "leaked"];
-        assert_eq!(worst(s(&["clean", "leaked", "unsettled"]), &order), "leaked");
-        assert_eq!(worst(s(&["clean", "clean"]), &order), "clean");
+        assert_eq!(worst(s(&["clean", "leaked", "unsettled"]), Verdict::parse), "leaked");
+        assert_eq!(worst(s(&["clean", "clean"]), Verdict::parse), "clean");
     }
 }

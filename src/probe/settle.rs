@@ -8,20 +8,26 @@ use std::time::{Duration, Instant};
 
 use super::{Detail, Gauge, Probe, Reading, Resource, RESOURCES};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Ordered from best to worst, so the worst of several is their maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
     Clean,
-    Leaked,
     Unsettled,
+    Leaked,
 }
 
 impl Verdict {
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Clean => "clean",
-            Verdict::Leaked => "leaked",
             Verdict::Unsettled => "unsettled",
+            Verdict::Leaked => "leaked",
         }
+    }
+
+    /// A verdict as result files write it.
+    pub fn parse(text: &str) -> Option<Verdict> {
+        [Verdict::Clean, Verdict::Unsettled, Verdict::Leaked].into_iter().find(|v| v.name() == text)
     }
 }
 
@@ -52,14 +58,7 @@ pub struct Settled {
 
 impl Settled {
     pub fn worst(&self) -> Verdict {
-        let has = |v| self.rows.iter().any(|r| r.verdict == v);
-        if has(Verdict::Leaked) {
-            Verdict::Leaked
-        } else if has(Verdict::Unsettled) {
-            Verdict::Unsettled
-        } else {
-            Verdict::Clean
-        }
+        self.rows.iter().map(|r| r.verdict).max().unwrap_or(Verdict::Clean)
     }
 }
 

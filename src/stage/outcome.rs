@@ -4,11 +4,12 @@
 use crate::metrics::{Counts, Hist, Summary};
 use crate::probe::{Settled, Verdict};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Ordered from best to worst, so the worst of several is their maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
     Ok,
-    Failed,
     TimedOut,
+    Failed,
     Interrupted,
 }
 
@@ -16,10 +17,16 @@ impl Status {
     pub fn name(self) -> &'static str {
         match self {
             Status::Ok => "ok",
-            Status::Failed => "failed",
             Status::TimedOut => "timed_out",
+            Status::Failed => "failed",
             Status::Interrupted => "interrupted",
         }
+    }
+
+    /// A status as summary.csv writes it.
+    pub fn parse(text: &str) -> Option<Status> {
+        let all = [Status::Ok, Status::TimedOut, Status::Failed, Status::Interrupted];
+        all.into_iter().find(|s| s.name() == text)
     }
 }
 
