@@ -9,12 +9,12 @@ mod order;
 pub use latency::{new_hist, record, summarize, Hist, Summary};
 pub use order::{Arrival, KeyOrder};
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use parking_lot::Mutex;
 
 use crate::message::{now_ns, Header};
+use crate::probe::alloc::thread_number;
 
 const SHARDS: usize = 64;
 const STRIPES: usize = 8;
@@ -95,16 +95,7 @@ pub struct Latencies {
 }
 
 fn stripe() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    MINE.with(|m| {
-        if m.get() == usize::MAX {
-            m.set(NEXT.fetch_add(1, Relaxed) % STRIPES);
-        }
-        m.get()
-    })
+    thread_number() % STRIPES
 }
 
 impl Recorder {

@@ -29,16 +29,21 @@ thread_local! {
     static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
+/// This thread's number, handed out in the order threads first ask (0 for
+/// a thread being torn down). Never allocates, so the allocator can use it;
+/// other per-thread striping (the recorder's) uses it too.
+pub fn thread_number() -> usize {
+    MINE.try_with(|m| {
+        if m.get() == usize::MAX {
+            m.set(NEXT.fetch_add(1, Relaxed));
+        }
+        m.get()
+    })
+    .unwrap_or(0)
+}
+
 fn add(bytes: i64) {
-    let slot = MINE
-        .try_with(|m| {
-            if m.get() == usize::MAX {
-                m.set(NEXT.fetch_add(1, Relaxed) % SLOTS);
-            }
-            m.get()
-        })
-        .unwrap_or(0);
-    IN_USE[slot].0.fetch_add(bytes, Relaxed);
+    IN_USE[thread_number() % SLOTS].0.fetch_add(bytes, Relaxed);
 }
 
 pub struct Counting;
