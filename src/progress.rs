@@ -15,8 +15,9 @@ pub trait Progress: Send + Sync {
     fn phase(&self, stage: &str, bus: &str, phase: Phase);
     fn stage_finished(&self, outcome: &Outcome);
 
-    /// A callback taking the count received so far, for a task to call
-    /// while the stage publishes; None when nothing would show it.
+    /// A callback taking the messages done so far (received, or sent by a
+    /// stage that only publishes), for a task to call while the stage
+    /// publishes; None when nothing would show it.
     fn ticker(&self) -> Option<Box<dyn Fn(u64) + Send>> {
         None
     }
@@ -111,7 +112,7 @@ impl Progress for Bars {
 
     fn stage_finished(&self, o: &Outcome) {
         if let Some(bar) = self.bar.lock().take() {
-            bar.set_position(o.counts.received);
+            bar.set_position(o.measured(o.counts.received).unwrap_or(o.counts.sent));
             bar.finish_and_clear();
         }
         eprintln!("{}", finished_line(o));
@@ -119,6 +120,6 @@ impl Progress for Bars {
 
     fn ticker(&self) -> Option<Box<dyn Fn(u64) + Send>> {
         let bar = self.bar.lock().clone()?;
-        Some(Box::new(move |received| bar.set_position(received)))
+        Some(Box::new(move |done| bar.set_position(done)))
     }
 }
